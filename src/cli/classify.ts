@@ -1,0 +1,17 @@
+import { AuthError, BecomeError, CommandFailedError, CommandTimeoutError, HostKeyError, UnreachableError } from '../connection/errors.ts'
+import { InputError } from '../engine/errors.ts'
+import type { ErrorInfo } from '../engine/events.ts'
+
+/** Maps any error from connecting or from a step to the kind and details the reporters show. */
+export function classifyError(err: unknown): ErrorInfo {
+  if (err instanceof UnreachableError) return { kind: 'unreachable', message: err.message }
+  if (err instanceof AuthError) return { kind: 'auth', message: err.message }
+  if (err instanceof HostKeyError) return { kind: 'host-key', message: err.message }
+  if (err instanceof CommandTimeoutError) return { kind: 'timeout', message: err.message, command: err.display }
+  if (err instanceof BecomeError) return { kind: 'become', message: err.message }
+  if (err instanceof CommandFailedError) {
+    return { kind: 'command', message: `command failed (exit ${err.code}): ${err.display}`, command: err.display, exitCode: err.code, stderrTail: err.stderrTail }
+  }
+  if (err instanceof InputError) return { kind: 'input', message: err.message }
+  return { kind: 'internal', message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings'
+
+// Heavy modules (ssh2, yaml, ajv, tsx) are imported inside the actions so `--help` stays fast.
+
+const program = new Command('havn')
+  .description('Agentless, typed playbook runner: applies TypeScript roles to inventories over SSH.')
+  .version('0.1.0')
+  .showHelpAfterError()
+
+function runOptions<Args extends unknown[]>(cmd: Command<Args>) {
+  return cmd
+    .requiredOption('-i, --inventory <path>', 'inventory directory (hosts.yaml or index.ts) or file')
+    .option('--limit <pattern>', 'only these hosts: names, groups, globs, !exclusions, &intersections')
+    .option('--forks <n>', 'hosts run in parallel within a play (default: all, capped at 256)', parsePositiveInt)
+    .addOption(new Option('--output <format>', 'human (TTY), line (CI) or json (NDJSON)').choices(['human', 'line', 'json'] as const))
+    .option('--known-hosts <file>', 'known_hosts file (default: from ssh config, else ~/.ssh/known_hosts)')
+    .option('--ssh-config <file>', 'OpenSSH client config (default: ~/.ssh/config)')
+    .option('--identity <file>', 'private key to authenticate with')
+    .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (changed keys are still refused)')
+    .option('-K, --ask-become-pass', 'ask once for the sudo password')
+    .option('--become-password-file <file>', 'read the sudo password from this file')
+    .option('--connect-timeout <seconds>', 'give up connecting to a host after this long', parsePositiveInt, 10)
+    .option('--command-timeout <seconds>', 'fail a remote command that runs longer (0: no limit)', parseNonNegativeInt, 0)
+    .option('--detailed-exitcode', 'after an apply, exit 2 when something changed')
+}
+
+runOptions(program.command('run').argument('<playbook>', 'playbook file (.ts or .js)').description('apply a playbook'))
+  .option('--check', 'predict changes without making them')
+  .action(async (playbook, opts) => {
+    const { runCommand } = await import('./run-command.ts')
+    process.exitCode = await runCommand(playbook, { ...opts, check: opts.check ?? false })
+  })
+
+runOptions(program.command('check').argument('<playbook>', 'playbook file (.ts or .js)').description('dry run: report what would change; nothing on any host changes'))
+  .action(async (playbook, opts) => {
+    const { runCommand } = await import('./run-command.ts')
+    process.exitCode = await runCommand(playbook, { ...opts, check: true })
+  })
+
+program
+  .command('inventory')
+  .description('show the hosts and groups of an inventory, or one host\'s merged vars and their sources')
+  .requiredOption('-i, --inventory <path>', 'inventory directory or file')
+  .option('--host <name>', 'show this host\'s connection and vars')
+  .option('--limit <pattern>', 'only list these hosts')
+  .action(async (opts) => {
+    const { inventoryCommand } = await import('./inventory-command.ts')
+    process.exitCode = await inventoryCommand(opts)
+  })
+
+program.addHelpText('after', `
+Exit codes:
+  0    success; in check mode, nothing would change
+  1    a step failed on at least one host
+  2    check mode: changes are pending (after an apply too, with --detailed-exitcode)
+  3    at least one host was unreachable, and nothing failed
+  4    invalid input (inventory, playbook or vars); no host was contacted
+  130  interrupted`)
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`'${value}' is not a positive whole number`)
+  return n
+}
+
+function parseNonNegativeInt(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`'${value}' is not a whole number`)
+  return n
+}
+
+program.exitOverride((err) => {
+  // Usage errors are invalid input: exit 4, as for a bad inventory.
+  process.exit(err.exitCode === 0 ? 0 : 4)
+})
+
+await program.parseAsync(process.argv)

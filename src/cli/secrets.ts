@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises'
+import { InputError } from '../engine/errors.ts'
+
+/** Reads the sudo password from `--become-password-file` or asks once on the terminal. */
+export async function readBecomePassword(opts: { askBecomePass?: boolean; becomePasswordFile?: string }): Promise<string | undefined> {
+  if (opts.becomePasswordFile) {
+    try {
+      // Only the final newline is dropped: a password may end in spaces.
+      return (await readFile(opts.becomePasswordFile, 'utf8')).replace(/\r?\n$/, '')
+    } catch (err) {
+      throw InputError.at({ file: opts.becomePasswordFile }, `cannot read become password file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+    }
+  }
+  if (opts.askBecomePass) return askHidden('BECOME password: ')
+  return undefined
+}
+
+/** Prompts on the controlling terminal without echoing what is typed. */
+async function askHidden(prompt: string): Promise<string> {
+  const input = process.stdin
+  if (!input.isTTY) throw InputError.at({}, '--ask-become-pass needs a terminal; use --become-password-file instead')
+  process.stderr.write(prompt)
+  input.setRawMode(true)
+  input.resume()
+  input.setEncoding('utf8')
+  return new Promise((resolve, reject) => {
+    let typed = ''
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n') return finish(() => resolve(typed))
+        if (ch === '\u0003') return finish(() => reject(new InputError([{ message: 'password prompt interrupted', at: {} }])))
+        if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1)
+        else typed += ch
+      }
+    }
+    const finish = (done: () => void) => {
+      input.off('data', onData)
+      input.setRawMode(false)
+      input.pause()
+      process.stderr.write('\n')
+      done()
+    }
+    input.on('data', onData)
+  })
+}
+
+/** Replaces every occurrence of each secret in `text` with `***`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text
+  for (const s of secrets) if (s) out = out.split(s).join('***')
+  return out
+}

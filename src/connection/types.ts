@@ -1,0 +1,59 @@
+/** Outcome of one remote command; a non-zero `code` is data, not an exception. */
+export interface ExecResult {
+  code: number
+  signal?: string
+  stdout: string
+  stderr: string
+}
+
+/** Per-command options for {@link Connection.exec}. */
+export interface ExecOptions {
+  /** Run through sudo (as root, or as `user`). No sudo is used when the login user is already root and the target is root. */
+  become?: boolean | { user?: string }
+  /** Bytes for the command's stdin; with become they are sent only after sudo has started the command. */
+  stdin?: string | Buffer
+  /** Command timeout; on expiry the channel is closed and CommandTimeoutError is thrown. Overrides ConnectOptions.commandTimeoutMs. */
+  timeoutMs?: number
+  /** Masked rendering of the command used in errors (default: the command itself). */
+  display?: string
+}
+
+/** What the inventory says about one host; inventory values win over ssh config. */
+export interface SshTarget {
+  name: string
+  address?: string
+  port?: number
+  user?: string
+  identityFile?: string
+}
+
+/** Process-level connection settings, usually from the command line. */
+export interface ConnectOptions {
+  /** Default: UserKnownHostsFile from ssh config, i.e. ~/.ssh/known_hosts. */
+  knownHostsFile?: string
+  /** Default false: unknown host keys are refused. */
+  acceptNewHostKeys?: boolean
+  /** Default ~/.ssh/config (plus /etc/ssh/ssh_config) as `ssh -G` reads them. */
+  sshConfigFile?: string
+  /** --identity; overrides ssh config and restricts the agent to this key. */
+  identityFile?: string
+  /** TCP connect + SSH handshake timeout per hop. Default 10000. */
+  connectTimeoutMs?: number
+  /** Default 0 = no command timeout. */
+  commandTimeoutMs?: number
+  /** Default 15000; the connection is declared lost after 3 unanswered keepalives. */
+  keepaliveIntervalMs?: number
+  /** sudo password; never logged, redacted from all output. */
+  becomePassword?: string
+  /** Agent socket path, or false for no agent. Default process.env.SSH_AUTH_SOCK. */
+  agent?: string | false
+}
+
+/** One authenticated SSH connection to a host, multiplexing exec channels. */
+export interface Connection {
+  readonly host: string
+  /** Runs a command; never throws on non-zero exit; throws ConnectionError subclasses on transport, timeout or become failure. */
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>
+  /** Closes the connection and every jump connection opened for it. Idempotent. */
+  close(): Promise<void>
+}

@@ -1,0 +1,42 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { Emit } from './events.ts'
+import type { HostInfo } from './define.ts'
+
+/** The result of one remote command, as the engine needs it. */
+export interface Executed {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** A remote shell on one host; `script` is already quoted for POSIX sh. */
+export interface Remote {
+  /** The inventory name of the host. */
+  readonly host: string
+  exec(script: string, opts?: { readonly become?: boolean; readonly stdin?: string; readonly display?: string }): Promise<Executed>
+}
+
+/** Everything a step needs about the host it runs on. The check flag is the engine's alone. */
+export interface HostRun {
+  readonly host: HostInfo
+  readonly remote: Remote
+  readonly check: boolean
+  readonly become: boolean
+  readonly emit: Emit
+  readonly signal?: AbortSignal
+  role?: string
+}
+
+const storage = new AsyncLocalStorage<HostRun>()
+
+/** Runs `fn` with `run` as the current host, so module calls inside it know where they act. */
+export function withHost<T>(run: HostRun, fn: () => Promise<T>): Promise<T> {
+  return storage.run(run, fn)
+}
+
+/** The host the calling step acts on; a module called outside a role or play is a programming error. */
+export function currentHost(): HostRun {
+  const run = storage.getStore()
+  if (!run) throw new Error('havn: a module was called outside a role or play run')
+  return run
+}

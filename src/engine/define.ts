@@ -1,0 +1,67 @@
+/** The authoring vocabulary: roles, plays and playbooks, as plain typed data. */
+
+/** What a role sees of the host it runs on. Facts and published values arrive with the step engine. */
+export interface HostInfo {
+  readonly name: string
+  readonly address: string
+  readonly groups: readonly string[]
+  /** The host's merged inventory vars (connection keys removed). */
+  readonly vars: Readonly<Record<string, unknown>>
+}
+
+/** A JSON Schema object; validated with ajv in `src/schema`. */
+export type JsonSchema = Readonly<Record<string, unknown>>
+
+/** A reusable unit of desired state with typed, schema-checked vars. */
+export interface Role<V extends object> {
+  readonly name: string
+  /** Checked per host, after merging defaults, inventory and play vars, before any host is contacted. */
+  readonly schema?: JsonSchema
+  readonly defaults?: Partial<V>
+  run(vars: V, host: HostInfo): Promise<void>
+}
+
+/** A role bound to the inline vars a play gives it. */
+export interface RoleUse {
+  readonly role: Role<object>
+  readonly vars: Readonly<Record<string, unknown>>
+}
+
+/** Calling a defined role with (partial) vars yields the use a play lists. */
+export type RoleFactory<V extends object> = ((vars?: Partial<V>) => RoleUse) & { readonly role: Role<V> }
+
+/** Defines a role; the result is called in a play with the vars that override inventory and defaults. */
+export function defineRole<V extends object>(role: Role<V>): RoleFactory<V> {
+  const factory = (vars: Partial<V> = {}): RoleUse => ({ role: role as unknown as Role<object>, vars: { ...vars } })
+  return Object.assign(factory, { role })
+}
+
+/** One play: a set of roles applied to the hosts its pattern selects. */
+export interface Play {
+  readonly name?: string
+  /** An inventory pattern: host and group names, globs, `!exclusions`, `&intersections`. */
+  readonly hosts: string
+  readonly roles?: readonly RoleUse[]
+  /** Inline steps run after the roles, for small plays that need no role of their own. */
+  readonly run?: (host: HostInfo) => Promise<void>
+  /** Run every step through sudo unless the step says otherwise. */
+  readonly become?: boolean
+}
+
+/** A whole playbook: plays run in order, each a barrier for all its hosts. */
+export interface Playbook {
+  readonly name: string
+  readonly plays: readonly Play[]
+}
+
+const PLAYBOOK = Symbol.for('havn.playbook')
+
+/** Marks a playbook definition so the CLI can tell it from any other default export. */
+export function definePlaybook<P extends Playbook>(playbook: P): P {
+  return { ...playbook, [PLAYBOOK]: true }
+}
+
+/** True for values made by `definePlaybook`, across module copies. */
+export function isPlaybook(value: unknown): value is Playbook {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PLAYBOOK] === true
+}

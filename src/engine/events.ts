@@ -1,0 +1,67 @@
+/** The engine's output contract: every reporter draws these events and nothing else. */
+
+/** How one step ended on one host. `would-change` only occurs in check mode. */
+export type StepStatus = 'ok' | 'changed' | 'would-change' | 'uncertain' | 'failed' | 'skipped'
+
+/** One difference between a host's state and the desired state. */
+export interface Change {
+  /** What is changed, as `kind:identity`, e.g. `file:/etc/haproxy/haproxy.cfg` or `command:hostname`. */
+  readonly resource: string
+  readonly action: 'create' | 'update' | 'delete' | 'run'
+  /** The attribute that differs (`content`, `mode`, `owner`, …); absent for whole-resource changes. */
+  readonly field?: string
+  readonly before?: string
+  readonly after?: string
+  /** When set, reporters print "(sensitive, changed)" and never the values; the engine drops them first. */
+  readonly sensitive?: boolean
+}
+
+/** What a failed step or host carries so the user can act on it. */
+export interface ErrorInfo {
+  readonly kind: 'unreachable' | 'auth' | 'host-key' | 'command' | 'timeout' | 'become' | 'input' | 'internal'
+  readonly message: string
+  readonly command?: string
+  readonly exitCode?: number
+  readonly stderrTail?: string
+}
+
+/** Per-host tallies printed at the end of a run. */
+export interface HostRecap {
+  ok: number
+  changed: number
+  wouldChange: number
+  uncertain: number
+  failed: number
+  skipped: number
+  unreachable: boolean
+  /** True when the host was selected but never started (a spent failure budget, or an interrupt). */
+  notRun: boolean
+  durationMs: number
+}
+
+/** Every event of a run, in the order the engine emits them. */
+export type RunEvent =
+  | { readonly type: 'run:start'; readonly playbook: string; readonly mode: 'apply' | 'check'; readonly hosts: readonly string[] }
+  | { readonly type: 'play:start'; readonly play: string; readonly hosts: readonly string[] }
+  | { readonly type: 'host:start'; readonly host: string; readonly play: string }
+  | { readonly type: 'step:start'; readonly host: string; readonly role?: string; readonly step: string }
+  | {
+      readonly type: 'step:end'
+      readonly host: string
+      readonly role?: string
+      readonly step: string
+      readonly status: StepStatus
+      readonly changes: readonly Change[]
+      /** Output of a command the step ran, already masked. */
+      readonly stdout?: string
+      readonly stderr?: string
+      readonly reason?: string
+      readonly error?: ErrorInfo
+    }
+  | { readonly type: 'host:unreachable'; readonly host: string; readonly error: ErrorInfo }
+  | { readonly type: 'host:end'; readonly host: string; readonly play: string; readonly failed: boolean }
+  | { readonly type: 'play:end'; readonly play: string }
+  | { readonly type: 'recap'; readonly mode: 'apply' | 'check'; readonly hosts: Readonly<Record<string, HostRecap>>; readonly durationMs: number }
+
+/** Receives events; the engine never waits on a reporter. */
+export type Emit = (event: RunEvent) => void

@@ -1,0 +1,266 @@
+import { toLayer, type Layer } from './connection-keys.ts'
+import { didYouMean, type Located, type Problems } from './problems.ts'
+import type { RawChildRef, RawGroupEntry, RawHostEntry, RawInventory, RawVars, RawVarsFile } from './raw.ts'
+import type { ConnectionKey, Inventory, InventoryGroup, InventoryHost, VarSource } from './types.ts'
+
+/** Ansible's knob for ordering sibling groups; read from group vars, never passed on to hosts. */
+const GROUP_PRIORITY = 'ansible_group_priority'
+
+interface GroupNode {
+  readonly name: string
+  readonly at: Located | undefined
+  readonly entries: RawGroupEntry[]
+  readonly childRefs: RawChildRef[]
+  readonly children: Set<string>
+  readonly parents: Set<string>
+  readonly direct: Set<string>
+}
+
+interface SourcedLayer {
+  readonly layer: Layer
+  readonly source: (at: Located) => VarSource
+}
+
+/**
+ * Resolves the raw model plus group_vars/host_vars files into an Inventory: checks names, group/host
+ * clashes, cycles and files naming unknown groups or hosts, then merges vars per host (lowest first:
+ * inventory < all < parent < child < host; same-depth groups by `ansible_group_priority`, then name;
+ * inline vars < vars file at each level). Returns undefined when the structure is unusable; every
+ * problem found is recorded either way.
+ */
+export function buildInventory(source: string, raw: RawInventory, files: readonly RawVarsFile[], problems: Problems): Inventory | undefined {
+  const groups = new Map<string, GroupNode>()
+  const ensure = (name: string, at?: Located): GroupNode => {
+    let node = groups.get(name)
+    if (!node) {
+      node = { name, at, entries: [], childRefs: [], children: new Set(), parents: new Set(), direct: new Set() }
+      groups.set(name, node)
+    }
+    return node
+  }
+  ensure('all')
+  const hostEntries = new Map<string, RawHostEntry[]>(raw.hostOrder.map((h) => [h, []]))
+  for (const entry of raw.groups) {
+    const node = ensure(entry.name, entry.at)
+    node.entries.push(entry)
+    for (const ref of entry.children) {
+      ensure(ref.name, ref.at).parents.add(entry.name)
+      node.children.add(ref.name)
+      node.childRefs.push(ref)
+    }
+    for (const host of entry.hosts) {
+      node.direct.add(host.name)
+      hostEntries.get(host.name)?.push(host)
+    }
+  }
+
+  let broken = checkStructure(groups, hostEntries, problems)
+  broken = checkVarsFiles(files, groups, hostEntries, problems) || broken
+  if (broken) return undefined
+
+  addImplicitGroups(groups, hostEntries, ensure)
+  const depth = depths(groups)
+  const layerCache = new WeakMap<RawVars, Layer>()
+  const layerOf = (vars: RawVars, host?: string): Layer => {
+    let layer = layerCache.get(vars)
+    if (!layer) layerCache.set(vars, (layer = toLayer(vars, problems, host)))
+    return layer
+  }
+
+  const groupLayers = new Map<string, SourcedLayer[]>()
+  const priority = new Map<string, number>()
+  for (const node of groups.values()) {
+    const source = (at: Located): VarSource => withLine({ kind: 'group', group: node.name, file: at.file }, at)
+    const layers = [
+      ...node.entries.map((e) => ({ layer: layerOf(e.vars), source })),
+      ...files.filter((f) => f.kind === 'group' && f.name === node.name).map((f) => ({ layer: layerOf(f.vars), source })),
+    ]
+    groupLayers.set(node.name, layers)
+    priority.set(node.name, groupPriority(node.name, layers, problems))
+  }
+
+  const rootLayer: SourcedLayer = {
+    layer: layerOf(raw.rootVars),
+    source: (at) => withLine({ kind: 'inventory', file: at.file }, at),
+  }
+  const hostSource = (at: Located): VarSource => withLine({ kind: 'host', file: at.file }, at)
+  const hosts = new Map<string, InventoryHost>()
+  const memberOf = new Map<string, Set<string>>()
+  for (const name of raw.hostOrder) {
+    const member = ancestry(name, groups)
+    memberOf.set(name, member)
+    const ordered = [...member].sort((a, b) =>
+      (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || (priority.get(a) ?? 1) - (priority.get(b) ?? 1) || (a < b ? -1 : a > b ? 1 : 0))
+    const layers: SourcedLayer[] = [rootLayer, ...ordered.flatMap((g) => groupLayers.get(g) ?? [])]
+    for (const entry of hostEntries.get(name) ?? []) layers.push({ layer: layerOf(entry.vars, name), source: hostSource })
+    for (const f of files) if (f.kind === 'host' && f.name === name) layers.push({ layer: layerOf(f.vars, name), source: hostSource })
+    hosts.set(name, mergeHost(name, ordered, layers))
+  }
+
+  const result = new Map<string, InventoryGroup>()
+  for (const node of groups.values()) {
+    result.set(node.name, {
+      name: node.name,
+      children: [...node.children],
+      parents: [...node.parents],
+      hosts: raw.hostOrder.filter((h) => memberOf.get(h)?.has(node.name)),
+      directHosts: raw.hostOrder.filter((h) => node.direct.has(h)),
+    })
+  }
+  return { source, hosts, groups: result }
+}
+
+function withLine<T extends VarSource>(source: T, at: Located): T {
+  return at.line === undefined ? source : { ...source, line: at.line }
+}
+
+/** Group/host name clashes, `all` used as a child, and cycles. Returns true when any was found. */
+function checkStructure(groups: Map<string, GroupNode>, hosts: Map<string, RawHostEntry[]>, problems: Problems): boolean {
+  let broken = false
+  for (const node of groups.values()) {
+    for (const ref of node.childRefs) {
+      if (ref.name === 'all') {
+        problems.add(ref.at, `'all' already contains every group; it cannot be a child of '${node.name}'`)
+        broken = true
+      } else if (hosts.has(ref.name)) {
+        problems.add(ref.at, `'${ref.name}' is a host, so it cannot be listed under children of '${node.name}'; list it under hosts`)
+        broken = true
+      }
+    }
+  }
+  for (const [name, entries] of hosts) {
+    const group = groups.get(name)
+    // A host listed under children was reported above, with a more precise message.
+    if (!group || [...groups.values()].some((g) => g.children.has(name))) continue
+    problems.add(entries[0]?.at ?? group.at ?? { file: '' }, `'${name}' is used both as a host and as a group; rename one`)
+    broken = true
+  }
+  // Depth-first search; a child that is still on the stack closes a cycle.
+  const state = new Map<string, 'open' | 'done'>()
+  const stack: string[] = []
+  const visit = (name: string): void => {
+    state.set(name, 'open')
+    stack.push(name)
+    for (const ref of groups.get(name)?.childRefs ?? []) {
+      if (ref.name === 'all' || hosts.has(ref.name)) continue
+      const s = state.get(ref.name)
+      if (s === 'open') {
+        const cycle = [...stack.slice(stack.indexOf(ref.name)), ref.name]
+        problems.add(ref.at, `children form a cycle: ${cycle.join(' → ')}`)
+        broken = true
+      } else if (s === undefined) {
+        visit(ref.name)
+      }
+    }
+    stack.pop()
+    state.set(name, 'done')
+  }
+  for (const name of groups.keys()) if (!state.has(name)) visit(name)
+  return broken
+}
+
+/** A vars file must name an existing group or host: Ansible ignores strays, but they are nearly always typos. */
+function checkVarsFiles(files: readonly RawVarsFile[], groups: Map<string, GroupNode>, hosts: Map<string, RawHostEntry[]>, problems: Problems): boolean {
+  let broken = false
+  for (const f of files) {
+    const at = { file: f.file }
+    if (f.kind === 'group' && !groups.has(f.name) && f.name !== 'ungrouped') {
+      const hint = hosts.has(f.name) ? `; '${f.name}' is a host, so its vars belong in host_vars/` : didYouMean(f.name, [...groups.keys(), 'ungrouped'])
+      problems.add(at, `group_vars for '${f.name}', which is not a group in this inventory${hint}`)
+      broken = true
+    } else if (f.kind === 'host' && !hosts.has(f.name)) {
+      const hint = groups.has(f.name) ? `; '${f.name}' is a group, so its vars belong in group_vars/` : didYouMean(f.name, hosts.keys())
+      problems.add(at, `host_vars for '${f.name}', which is not a host in this inventory${hint}`, f.name)
+      broken = true
+    }
+  }
+  return broken
+}
+
+/** Top-level groups become children of `all`; hosts in no group but `all` join `ungrouped`, as in Ansible. */
+function addImplicitGroups(groups: Map<string, GroupNode>, hosts: Map<string, RawHostEntry[]>, ensure: (name: string) => GroupNode): void {
+  const all = ensure('all')
+  const withoutGroup = [...hosts.keys()].filter((h) => ![...groups.values()].some((g) => g.name !== 'all' && g.direct.has(h)))
+  if (!hosts.has('ungrouped')) {
+    const ungrouped = ensure('ungrouped')
+    for (const h of withoutGroup) ungrouped.direct.add(h)
+  }
+  for (const node of groups.values()) {
+    if (node.name !== 'all' && node.parents.size === 0) {
+      node.parents.add('all')
+      all.children.add(node.name)
+    }
+  }
+}
+
+/** Longest distance from `all`, Ansible's group depth: a child is always deeper than each parent. */
+function depths(groups: Map<string, GroupNode>): Map<string, number> {
+  const depth = new Map<string, number>([['all', 0]])
+  const of = (name: string): number => {
+    const known = depth.get(name)
+    if (known !== undefined) return known
+    const parents = [...(groups.get(name)?.parents ?? [])]
+    const d = 1 + Math.max(0, ...parents.map(of))
+    depth.set(name, d)
+    return d
+  }
+  for (const name of groups.keys()) of(name)
+  return depth
+}
+
+function groupPriority(group: string, layers: readonly SourcedLayer[], problems: Problems): number {
+  let result = 1
+  for (const { layer } of layers) {
+    const v = layer.vars.get(GROUP_PRIORITY)
+    if (!v) continue
+    if (typeof v.value === 'number' && Number.isInteger(v.value)) result = v.value
+    else problems.add(v.at, `${GROUP_PRIORITY} of group '${group}' must be an integer`)
+  }
+  return result
+}
+
+/** The host, `all` and every ancestor of every group that lists the host. */
+function ancestry(host: string, groups: Map<string, GroupNode>): Set<string> {
+  const result = new Set<string>(['all'])
+  const climb = (name: string): void => {
+    if (result.has(name)) return
+    result.add(name)
+    for (const p of groups.get(name)?.parents ?? []) climb(p)
+  }
+  for (const node of groups.values()) if (node.direct.has(host)) climb(node.name)
+  return result
+}
+
+function mergeHost(name: string, groups: readonly string[], layers: readonly SourcedLayer[]): InventoryHost {
+  const vars: Record<string, unknown> = {}
+  const varSources: Record<string, VarSource> = {}
+  const connection: Partial<Record<ConnectionKey, string | number>> = {}
+  const connectionSources: Partial<Record<ConnectionKey, VarSource>> = {}
+  // Later layers win; top-level keys replace (Ansible's default hash_behaviour=replace).
+  for (const { layer, source } of layers) {
+    for (const [key, v] of layer.vars) {
+      if (key === GROUP_PRIORITY) continue
+      setOwn(vars, key, v.value)
+      setOwn(varSources, key, source(v.at))
+    }
+    for (const [key, v] of layer.connection) {
+      connection[key] = v.value
+      connectionSources[key] = source(v.at)
+    }
+  }
+  return {
+    name,
+    address: typeof connection.address === 'string' ? connection.address : name,
+    ...(typeof connection.port === 'number' ? { port: connection.port } : {}),
+    ...(typeof connection.user === 'string' ? { user: connection.user } : {}),
+    groups,
+    vars,
+    varSources,
+    connectionSources,
+  }
+}
+
+// Plain assignment would treat a var named `__proto__` as the prototype.
+function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+}

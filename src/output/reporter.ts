@@ -1,0 +1,20 @@
+import type { RunEvent } from '../engine/events.ts'
+
+/** Draws engine events somewhere; `close` flushes whatever is buffered. */
+export interface Reporter {
+  onEvent(event: RunEvent): void
+  close(): Promise<void>
+}
+
+/** Output formats the CLI offers. */
+export type OutputFormat = 'human' | 'line' | 'json'
+
+/** A sink for finished text; reporters never write to the process streams themselves. */
+export type Write = (text: string) => void
+
+/** Builds the reporter for a format; `human` falls back to `line` when stdout is not a terminal. */
+export async function createReporter(format: OutputFormat, write: Write, opts: { tty: boolean; color: boolean }): Promise<Reporter> {
+  if (format === 'json') return new (await import('./json.ts')).JsonReporter(write)
+  const { LineReporter } = await import('./line.ts')
+  return new LineReporter(write, { color: opts.color && (format === 'human' ? opts.tty : false) })
+}

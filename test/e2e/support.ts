@@ -1,0 +1,49 @@
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Testbed } from '../testbed/index.ts'
+
+/** The bed's hosts whose names match, in bed order. */
+export function bedHosts(bed: Testbed, names: readonly string[]): Testbed['hosts'] {
+  return names.map((n) => {
+    const h = bed.hosts.find((x) => x.name === n)
+    if (!h) throw new Error(`test bed has no host ${n}`)
+    return h
+  })
+}
+
+/** `host1`…`hostN`. */
+export function hostNames(from: number, to: number): string[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => `host${from + i}`)
+}
+
+/** Writes an inventory directory with the given files (relative path → text) and returns its path. */
+export function writeInventory(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'havn-inv-'))
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(join(dir, rel, '..'), { recursive: true })
+    writeFileSync(join(dir, rel), text)
+  }
+  return dir
+}
+
+/** hosts.yaml text for some bed hosts, each with extra YAML fields (e.g. `user: deploy`). */
+export function hostsYaml(hosts: Testbed['hosts'], extra: (name: string) => string = () => ''): string {
+  const lines = ['all:', '  hosts:']
+  for (const h of hosts) lines.push(`    ${h.name}: { address: ${h.address}, port: ${h.port}${extra(h.name) ? `, ${extra(h.name)}` : ''} }`)
+  return `${lines.join('\n')}\n`
+}
+
+/** A TCP listener on loopback that counts connection attempts, to prove nothing was contacted. */
+export async function connectionCounter(): Promise<{ port: number; count: () => number; close: () => Promise<void> }> {
+  let n = 0
+  const server: Server = createServer((s) => {
+    n++
+    s.destroy()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const addr = server.address()
+  if (addr === null || typeof addr === 'string') throw new Error('listener has no port')
+  return { port: addr.port, count: () => n, close: () => new Promise((resolve) => server.close(() => resolve())) }
+}

@@ -1,0 +1,115 @@
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { $ } from 'zx'
+import { findMirror } from './apt-sources.ts'
+import { withLock } from './cache-lock.ts'
+import { log, timed } from './log.ts'
+import { BUILD_TOOLS, requireTools } from './preflight.ts'
+import { BASE_PACKAGES, CONFIGURE_SCRIPT, DOWNLOAD_SCRIPT, recipeKey, REPO_MOUNT, SUITE } from './base-recipe.ts'
+
+/** A built, immutable base image: the overlay lower layer and the local apt repository. */
+export interface BaseImage {
+  key: string
+  rootfs: string
+  repo: string
+}
+
+/** Cache root: $HAVN_TESTBED_CACHE or /var/cache/havn-testbed (outside the repository). */
+export function cacheDir(): string {
+  return process.env.HAVN_TESTBED_CACHE ?? '/var/cache/havn-testbed'
+}
+
+const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false)
+
+/**
+ * Returns the cached base image for the current recipe, building it first when absent. Safe to
+ * call from several processes at once: builds are serialised by a lock and published by rename.
+ */
+export async function ensureBaseImage(): Promise<BaseImage> {
+  const root = cacheDir()
+  const key = recipeKey()
+  const dir = join(root, `image-${key}`)
+  const image: BaseImage = { key, rootfs: join(dir, 'rootfs'), repo: join(dir, 'repo') }
+  if (await exists(join(dir, 'complete'))) return image
+  await mkdir(root, { recursive: true })
+  return withLock(join(root, 'build.lock'), async () => {
+    // Someone else may have finished it while we waited for the lock.
+    if (await exists(join(dir, 'complete'))) return image
+    await requireTools(BUILD_TOOLS)
+    const mirror = await findMirror(SUITE)
+    const work = join(root, `build-${key}`)
+    await rm(work, { recursive: true, force: true })
+    await mkdir(work, { recursive: true })
+    await timed(`built base image ${key}`, () => build(work, mirror, root))
+    await rm(dir, { recursive: true, force: true })
+    await rename(work, dir)
+    return image
+  })
+}
+
+async function build(work: string, mirror: string, root: string): Promise<void> {
+  const rootfs = join(work, 'rootfs')
+  const repo = join(work, 'repo')
+  const debCache = join(root, 'debootstrap-debs')
+  await mkdir(debCache, { recursive: true })
+  await mkdir(repo)
+
+  log(`building base: debootstrap ${SUITE} from ${mirror} (several minutes the first time)…`)
+  await timed('debootstrap done', () =>
+    run($`debootstrap --variant=minbase --cache-dir=${debCache} --include=${BASE_PACKAGES.join(',')} ${SUITE} ${rootfs} ${mirror}`),
+  )
+
+  log('downloading the local apt repository packages…')
+  await timed('repository packages downloaded', () => downloadRepo(work, rootfs, repo))
+  const debs = (await readdir(repo)).filter((n) => n.endsWith('.deb'))
+  if (debs.length === 0) throw new Error('testbed: apt downloaded no packages for the local repository')
+  await run($({ cwd: repo })`dpkg-scanpackages --multiversion . /dev/null > Packages && gzip -9 -k -f Packages`)
+  log(`local apt repository: ${debs.length} packages`)
+
+  log('configuring base…')
+  await timed('base configured', () =>
+    inMountNamespace(
+      `mount -t proc proc "$R/proc" && mkdir -p "$R${REPO_MOUNT}" && mount --bind -o ro "$REPO" "$R${REPO_MOUNT}" && exec chroot "$R" /bin/sh -c "$SCRIPT"`,
+      { R: rootfs, REPO: repo, SCRIPT: CONFIGURE_SCRIPT },
+    ),
+  )
+  if (await exists(join(rootfs, 'usr/bin/python3'))) throw new Error('testbed: /usr/bin/python3 exists in the base image; it must not')
+  await writeFile(join(work, 'complete'), `${new Date().toISOString()}\n`)
+}
+
+async function downloadRepo(work: string, rootfs: string, repo: string): Promise<void> {
+  // A throwaway overlay keeps the mirror's lists and the resolver out of the base.
+  const upper = join(work, 'dl-upper')
+  const scratch = join(work, 'dl-work')
+  const merged = join(work, 'dl-merged')
+  for (const d of [upper, scratch, merged]) await mkdir(d)
+  await inMountNamespace(
+    [
+      'mount -t overlay overlay -o "lowerdir=$R,upperdir=$U,workdir=$W" "$M"',
+      'mount -t proc proc "$M/proc"',
+      'rm -f "$M/etc/resolv.conf" && cp /etc/resolv.conf "$M/etc/resolv.conf"',
+      'chroot "$M" /bin/sh -c "$SCRIPT"',
+    ].join(' && '),
+    { R: rootfs, U: upper, W: scratch, M: merged, SCRIPT: DOWNLOAD_SCRIPT },
+  )
+  const archives = join(upper, 'var/cache/apt/archives')
+  for (const name of await readdir(archives)) {
+    if (name.endsWith('.deb')) await copyFile(join(archives, name), join(repo, name))
+  }
+  for (const d of [upper, scratch, merged]) await rm(d, { recursive: true, force: true })
+}
+
+/** Runs `script` in a private mount namespace, so its mounts vanish when it exits. */
+async function inMountNamespace(script: string, env: Record<string, string>): Promise<void> {
+  await run($({ env: { ...process.env, ...env } })`unshare --mount --propagation private -- /bin/sh -ec ${script}`)
+}
+
+async function run(command: Promise<unknown>): Promise<void> {
+  try {
+    await command
+  } catch (error) {
+    const out = error as { exitCode?: number; stderr?: string; stdout?: string }
+    const tail = `${out.stderr ?? ''}${out.stdout ?? ''}`.trim().split('\n').slice(-15).join('\n')
+    throw new Error(`testbed: base build step failed (exit ${out.exitCode ?? '?'}):\n${tail}`)
+  }
+}

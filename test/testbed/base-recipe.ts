@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto'
+
+/** Debian suite every test host runs. */
+export const SUITE = 'bookworm'
+
+/** Packages debootstrapped into the base image that every host starts from. */
+export const BASE_PACKAGES = ['openssh-server', 'sudo', 'iproute2', 'iputils-ping', 'procps', 'ca-certificates']
+
+/**
+ * Packages offered (not installed) by each host's local apt repository, downloaded with their
+ * dependency closure relative to the base. python3 is only for the Ansible comparison benchmark.
+ */
+export const REPO_PACKAGES = [
+  'wireguard-tools', 'wireguard-go', 'postgresql', 'mariadb-server', 'haproxy', 'restic',
+  'iptables', 'cron', 'openssl', 'ssl-cert', 'curl', 'python3',
+]
+
+/** Where each host sees the local apt repository (read-only bind mount). */
+export const REPO_MOUNT = '/srv/havn-apt'
+
+/** UID/GID of the non-root `deploy` user created in the base. */
+export const DEPLOY_UID = 1000
+
+const SSHD_CONFIG = `# havn test bed: keys only; MaxSessions and MaxStartups stay at OpenSSH defaults.
+HostKey /etc/ssh/ssh_host_ed25519_key
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+# No PAM: pam_loginuid and friends fail inside namespaces; sudo still uses PAM itself.
+UsePAM no
+`
+
+/**
+ * Shell script run in a chroot of the fresh debootstrap (with /proc and the repo mounted) to turn it
+ * into the shared lower layer. Its text is part of the cache key.
+ */
+export const CONFIGURE_SCRIPT = `set -eu
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+# Host keys are generated per host at up; a shared key would make every host the same host.
+rm -f /etc/ssh/ssh_host_*
+useradd --uid ${DEPLOY_UID} --user-group --create-home --shell /bin/bash deploy
+install -d -m 0700 -o root -g root /root/.ssh
+install -d -m 0700 -o deploy -g deploy /home/deploy/.ssh
+printf 'deploy ALL=(ALL) ALL\\n' > /etc/sudoers.d/havn-deploy
+chmod 0440 /etc/sudoers.d/havn-deploy
+visudo -c >/dev/null
+cat > /etc/ssh/sshd_config.d/havn.conf <<'SSHD'
+${SSHD_CONFIG}SSHD
+# Hosts have no route to the mirror; only the local repository remains.
+rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*
+echo 'deb [trusted=yes] file:${REPO_MOUNT} ./' > /etc/apt/sources.list.d/havn-local.list
+# Recommends would drag in a kernel, udev and exim; hosts install what roles ask for, nothing more.
+printf 'APT::Install-Recommends "false";\\n' > /etc/apt/apt.conf.d/99havn-no-recommends
+apt-get update -qq
+apt-get clean
+rm -f /usr/sbin/policy-rc.d
+# No resolver: nothing inside a host may query DNS.
+: > /etc/resolv.conf
+if [ -e /usr/bin/python3 ]; then echo 'testbed: /usr/bin/python3 present in base; it must not be' >&2; exit 1; fi
+`
+
+/** Script run in a throwaway chroot of the base (mirror sources intact) to download the repo closure. */
+export const DOWNLOAD_SCRIPT = `set -eu
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+apt-get update -qq
+apt-get install -qq --download-only --no-install-recommends -y ${REPO_PACKAGES.join(' ')}
+`
+
+/** Bumped by hand when the build logic (not captured by the texts above) changes. */
+const BUILD_REVISION = 1
+
+/** Cache key: a short hash of every input that shapes the base image and the repository. */
+export function recipeKey(): string {
+  const inputs = JSON.stringify({ BUILD_REVISION, SUITE, BASE_PACKAGES, REPO_PACKAGES, REPO_MOUNT, CONFIGURE_SCRIPT, DOWNLOAD_SCRIPT })
+  return createHash('sha256').update(inputs).digest('hex').slice(0, 16)
+}
