@@ -54,6 +54,26 @@ export async function openExec(ctx: ChannelContext, command: string, pty: boolea
   }
 }
 
+interface ChannelInternals {
+  outgoing?: { id?: number; state?: string }
+  _client?: { _protocol?: { signal?(id: number, name: string): void } }
+}
+
+/**
+ * Sends SIGKILL to the remote process group. ssh2's public `signal()` is a no-op once stdin was
+ * ended (which we always do), so this goes to the protocol object directly when it exists.
+ */
+function killRemote(ch: ClientChannel): void {
+  const c = ch as unknown as ChannelInternals
+  try {
+    const id = c.outgoing?.id
+    if (id !== undefined && (c.outgoing?.state === 'open' || c.outgoing?.state === 'eof') && c._client?._protocol?.signal) c._client._protocol.signal(id, 'KILL')
+    else ch.signal('KILL')
+  } catch {
+    // The channel is already closing; nothing left to kill.
+  }
+}
+
 /** Raw bytes captured from one channel. */
 export interface RawResult {
   code: number
@@ -91,8 +111,11 @@ export function collect(
   const abort = (e: Error): void => {
     if (failure) return
     failure = e
-    try { ch.signal('KILL') } catch { /* channel may already be closing */ }
+    if (timer) clearTimeout(timer)
+    killRemote(ch)
     ch.close()
+    // sshd keeps a channel open until its process exits; report now, the limiter slot frees on 'close'.
+    fail?.(e)
   }
   const timer = o.timeoutMs > 0 ? setTimeout(() => abort(new CommandTimeoutError(ctx.host, o.display, o.timeoutMs)), o.timeoutMs) : undefined
   ch.on('data', (d: Buffer) => {
@@ -103,14 +126,14 @@ export function collect(
   })
   ch.on('exit', (c: number | null, sig?: string) => {
     if (typeof c === 'number') code = c
-    if (sig) signal = sig
+    if (sig) signal = sig.startsWith('SIG') ? sig : `SIG${sig}`
   })
   ch.on('close', () => {
     if (timer) clearTimeout(timer)
     if (failure) return fail?.(failure)
     const gone = ctx.lost()
     if (code === undefined && signal === undefined && gone) return fail?.(gone)
-    settle?.({ code: code ?? (signal ? 128 + (osConstants.signals[`SIG${signal}` as NodeJS.Signals] ?? 0) : 255), ...(signal ? { signal } : {}), stdout: Buffer.concat(out), stderr: Buffer.concat(err) })
+    settle?.({ code: code ?? (signal ? 128 + (osConstants.signals[signal as NodeJS.Signals] ?? 0) : 255), ...(signal ? { signal } : {}), stdout: Buffer.concat(out), stderr: Buffer.concat(err) })
   })
   return { done, abort }
 }

@@ -117,12 +117,15 @@ function withLine<T extends VarSource>(source: T, at: Located): T {
 /** Group/host name clashes, `all` used as a child, and cycles. Returns true when any was found. */
 function checkStructure(groups: Map<string, GroupNode>, hosts: Map<string, RawHostEntry[]>, problems: Problems): boolean {
   let broken = false
+  // An empty children entry naming a host is a misplaced host; a group with content of its own is a clash.
+  const hasContent = (name: string): boolean =>
+    groups.get(name)?.entries.some((e) => e.hosts.length + e.children.length + e.vars.length > 0) ?? false
   for (const node of groups.values()) {
     for (const ref of node.childRefs) {
       if (ref.name === 'all') {
         problems.add(ref.at, `'all' already contains every group; it cannot be a child of '${node.name}'`)
         broken = true
-      } else if (hosts.has(ref.name)) {
+      } else if (hosts.has(ref.name) && !hasContent(ref.name)) {
         problems.add(ref.at, `'${ref.name}' is a host, so it cannot be listed under children of '${node.name}'; list it under hosts`)
         broken = true
       }
@@ -130,8 +133,7 @@ function checkStructure(groups: Map<string, GroupNode>, hosts: Map<string, RawHo
   }
   for (const [name, entries] of hosts) {
     const group = groups.get(name)
-    // A host listed under children was reported above, with a more precise message.
-    if (!group || [...groups.values()].some((g) => g.children.has(name))) continue
+    if (!group || (!hasContent(name) && group.parents.size > 0)) continue
     problems.add(entries[0]?.at ?? group.at ?? { file: '' }, `'${name}' is used both as a host and as a group; rename one`)
     broken = true
   }

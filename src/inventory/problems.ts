@@ -24,9 +24,13 @@ export class Problems {
     return this.list.length === 0
   }
 
-  /** Throws everything collected so far, if anything was. */
+  /** Throws everything collected so far, if anything was, ordered by file and position. */
   throwIfAny(): void {
-    if (this.list.length > 0) throw new InputError(this.list)
+    if (this.list.length === 0) return
+    // Checks run in passes (shape, then names, then values); users read problems top to bottom.
+    const sorted = [...this.list].sort((a, b) =>
+      compare(a.at.file ?? '', b.at.file ?? '') || (a.at.line ?? 0) - (b.at.line ?? 0) || (a.at.column ?? 0) - (b.at.column ?? 0))
+    throw new InputError(sorted)
   }
 }
 
@@ -44,15 +48,23 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
   return best === undefined ? '' : `; did you mean '${best}'?`
 }
 
+// Optimal string alignment: a swap of two adjacent letters ("wbe" for "web") counts as one edit.
 function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  const at = (i: number, j: number): number => d[i]?.[j] ?? 0
   for (let i = 1; i <= a.length; i++) {
-    const current = [i]
     for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution))
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1)
+      const row = d[i]
+      if (row) row[j] = best
     }
-    previous = current
   }
-  return previous[b.length] ?? 0
+  return at(a.length, b.length)
+}
+
+// Code-point order, so problem order never depends on the locale.
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }

@@ -20,7 +20,16 @@ export function parseYamlFile(file: string, text: string, problems: Problems): Y
   const lines = new LineCounter()
   const doc = parseDocument(text, { ...OPTIONS, lineCounter: lines })
   const source: YamlSource = { file, doc, lines }
-  for (const error of doc.errors) problems.add(at(source, error.pos[0]), `YAML: ${error.message}`)
+  for (const error of doc.errors) {
+    if (error.code !== 'DUPLICATE_KEY') {
+      problems.add(at(source, error.pos[0]), `YAML: ${error.message}`)
+      continue
+    }
+    // yaml reports where the previous entry ended; point at the repeated key itself, and name it.
+    const offset = error.pos[0] + (/^\s*/.exec(text.slice(error.pos[0]))?.[0].length ?? 0)
+    const key = /^[^:\n]*/.exec(text.slice(offset))?.[0].trim() ?? ''
+    problems.add(at(source, offset), `duplicate key ${key ? `'${key}' ` : ''}(each key may appear only once in a mapping)`)
+  }
   for (const warning of doc.warnings) {
     const message = /!vault/.test(warning.message) || /^\s*\$ANSIBLE_VAULT/.test(text)
       ? 'Ansible Vault values are not supported; keep secrets in a file havn can read or pass them at run time'

@@ -22,7 +22,7 @@ function validatorFor(schema: JsonSchema): ValidateFunction {
 }
 
 function createAjv(): Ajv {
-  const instance = new Ajv({ allErrors: true, strict: false, useDefaults: false, coerceTypes: false })
+  const instance = new Ajv({ allErrors: true, verbose: true, strict: false, useDefaults: false, coerceTypes: false })
   // ajv-formats is CJS: under NodeNext its callable arrives as `.default`.
   addFormatsModule.default(instance)
   return instance

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { $ } from 'zx'
+import { sh as $ } from './sh.ts'
 import { findMirror } from './apt-sources.ts'
 import { withLock } from './cache-lock.ts'
 import { log, timed } from './log.ts'

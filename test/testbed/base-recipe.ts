@@ -53,7 +53,10 @@ echo 'deb [trusted=yes] file:${REPO_MOUNT} ./' > /etc/apt/sources.list.d/havn-lo
 printf 'APT::Install-Recommends "false";\\n' > /etc/apt/apt.conf.d/99havn-no-recommends
 apt-get update -qq
 apt-get clean
-rm -f /usr/sbin/policy-rc.d
+# Like Debian with an init system, installing a package starts its service (invoke-rc.d
+# otherwise blocks when it finds no init). policy-rc.d allows everything.
+printf '#!/bin/sh\\nexit 0\\n' > /usr/sbin/policy-rc.d
+chmod 0755 /usr/sbin/policy-rc.d
 # No resolver: nothing inside a host may query DNS.
 : > /etc/resolv.conf
 if [ -e /usr/bin/python3 ]; then echo 'testbed: /usr/bin/python3 present in base; it must not be' >&2; exit 1; fi

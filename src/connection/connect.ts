@@ -1,0 +1,192 @@
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import type { Client as SshClient } from 'ssh2'
+import { newMarkers, SudoHandshake, sudoWrap } from './become.ts'
+import { type ChannelContext, collect, openExec, type RawResult } from './channel.ts'
+import { BecomeError, ConnectionError, tail, UnreachableError } from './errors.ts'
+import { forwardVia, handshake, type HopSpec, tcpConnect } from './handshake.ts'
+import { Limiter } from './limiter.ts'
+import { resolveHost, type ResolvedHost } from './ssh-config.ts'
+import type { ConnectOptions, Connection, ExecOptions, ExecResult, SshTarget } from './types.ts'
+
+/** sshd's default MaxSessions: more concurrent channels than this are queued locally. */
+const MAX_CHANNELS = 10
+
+function redactor(secret: string | undefined): (s: string) => string {
+  return secret ? (s) => s.replaceAll(secret, '***') : (s) => s
+}
+
+function redactError(e: unknown, redact: (s: string) => string): unknown {
+  if (e instanceof Error) e.message = redact(e.message)
+  return e
+}
+
+class SshConnection implements Connection {
+  readonly host: string
+  readonly #client: SshClient
+  readonly #hops: SshClient[]
+  readonly #loginUser: string
+  readonly #opts: ConnectOptions
+  readonly #redact: (s: string) => string
+  readonly #ctx: ChannelContext
+  #lost: ConnectionError | undefined
+  #closing = false
+
+  constructor(host: string, client: SshClient, hops: SshClient[], loginUser: string, opts: ConnectOptions, lateErrors: Error[]) {
+    this.host = host
+    this.#client = client
+    this.#hops = hops
+    this.#loginUser = loginUser
+    this.#opts = opts
+    this.#redact = redactor(opts.becomePassword)
+    this.#ctx = { host, client, limiter: new Limiter(MAX_CHANNELS), lost: () => this.#lost }
+    client.on('close', () => {
+      if (this.#closing || this.#lost) return
+      const why = lateErrors.at(-1)
+      this.#lost = new UnreachableError(host, 'lost', `host ${host}: connection lost${why ? `: ${why.message}` : ''}`)
+    })
+  }
+
+  async exec(command: string, o: ExecOptions = {}): Promise<ExecResult> {
+    if (this.#closing) throw new ConnectionError(this.host, `host ${this.host}: connection already closed`)
+    const display = o.display ?? command
+    const timeoutMs = o.timeoutMs ?? this.#opts.commandTimeoutMs ?? 0
+    const becomeUser = o.become ? (typeof o.become === 'object' && o.become.user) || 'root' : undefined
+    try {
+      const raw = becomeUser && !(this.#loginUser === 'root' && becomeUser === 'root')
+        ? await this.#become(command, becomeUser, o, display, timeoutMs, false)
+        : await this.#plain(command, o, display, timeoutMs)
+      return {
+        code: raw.code,
+        ...(raw.signal ? { signal: raw.signal } : {}),
+        stdout: this.#redact(raw.stdout.toString('utf8')),
+        stderr: this.#redact(raw.stderr.toString('utf8')),
+      }
+    } catch (e) {
+      throw redactError(e, this.#redact)
+    }
+  }
+
+  async #plain(command: string, o: ExecOptions, display: string, timeoutMs: number): Promise<RawResult> {
+    const ch = await openExec(this.#ctx, command, false)
+    const c = collect(this.#ctx, ch, { timeoutMs, display })
+    // Ending stdin right away avoids a ~40 ms stall through jump hosts.
+    if (o.stdin !== undefined) ch.end(o.stdin)
+    else ch.end()
+    return c.done
+  }
+
+  async #become(command: string, user: string, o: ExecOptions, display: string, timeoutMs: number, pty: boolean): Promise<RawResult> {
+    const markers = newMarkers()
+    const ch = await openExec(this.#ctx, sudoWrap(command, user, markers), pty)
+    let abort: (e: Error) => void = () => undefined
+    const hs = new SudoHandshake({
+      host: this.host,
+      loginUser: this.#loginUser,
+      markers,
+      ...(this.#opts.becomePassword !== undefined ? { password: this.#opts.becomePassword } : {}),
+      ...(o.stdin !== undefined ? { stdin: o.stdin } : {}),
+      io: {
+        write: (d) => void ch.write(d),
+        end: (d) => void (d === undefined ? ch.end() : ch.end(d)),
+        fail: (e) => abort(e),
+      },
+    })
+    const sudoSide = (chunk: Buffer): Buffer => {
+      if (hs.ready) return chunk
+      const keep = hs.feed(chunk)
+      return chunk.subarray(chunk.length - keep)
+    }
+    const c = collect(this.#ctx, ch, { timeoutMs, display, hooks: pty ? { stdout: sudoSide } : { stderr: sudoSide } })
+    abort = c.abort
+    const raw = await c.done
+    if (!hs.ready) {
+      const pre = this.#redact(hs.preamble)
+      if (!pty && /must have a tty/i.test(pre)) return this.#become(command, user, o, display, timeoutMs, true)
+      if (raw.code === 127 || /sudo: (command )?not found/i.test(pre + raw.stderr.toString('utf8'))) {
+        throw new BecomeError(this.host, `host ${this.host}: become failed: sudo is not installed (exit ${raw.code}); install sudo or connect as root`)
+      }
+      const why = tail(pre.replace(/\r/g, '').trim() || raw.stderr.toString('utf8'))
+      throw new BecomeError(this.host, `host ${this.host}: become failed: sudo -u ${user} as ${this.#loginUser} exited ${raw.code} before running: ${display}${why ? `\n${why}` : ''}`)
+    }
+    // A pty merges stderr into stdout and turns \n into \r\n; undo the latter so callers see what the command wrote.
+    return pty ? { ...raw, stdout: Buffer.from(raw.stdout.toString('utf8').replace(/\r\n/g, '\n')) } : raw
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing) return
+    this.#closing = true
+    for (const c of [this.#client, ...[...this.#hops].reverse()]) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000)
+        c.once('close', () => {
+          clearTimeout(t)
+          resolve()
+        })
+        c.end()
+      })
+    }
+  }
+}
+
+function knownHostsFor(opts: ConnectOptions, r: ResolvedHost): { files: string[]; append: string } {
+  if (opts.knownHostsFile) return { files: [opts.knownHostsFile], append: opts.knownHostsFile }
+  const user = r.userKnownHostsFiles.length ? r.userKnownHostsFiles : [join(homedir(), '.ssh', 'known_hosts')]
+  return { files: [...user, ...r.globalKnownHostsFiles], append: user[0] ?? join(homedir(), '.ssh', 'known_hosts') }
+}
+
+/**
+ * Opens one authenticated SSH connection to `target`, through its ProxyJump hops if ssh config has
+ * any (each hop's host key is verified too). Inventory address/port/user win over ssh config.
+ * Throws UnreachableError, AuthError, HostKeyError or ConnectionError, each naming the host.
+ */
+export async function connect(target: SshTarget, opts: ConnectOptions): Promise<Connection> {
+  const host = target.name
+  const cfg = opts.sshConfigFile !== undefined ? { configFile: opts.sshConfigFile } : {}
+  let resolved: ResolvedHost
+  let jumps: ResolvedHost[]
+  try {
+    resolved = await resolveHost(target.address ?? target.name, {
+      ...cfg,
+      ...(target.user ? { user: target.user } : {}),
+      ...(target.port ? { port: target.port } : {}),
+    })
+    jumps = await Promise.all(resolved.proxyJump.map((j) =>
+      resolveHost(j.host, { ...cfg, ...(j.user ? { user: j.user } : {}), ...(j.port ? { port: j.port } : {}) })))
+  } catch (e) {
+    throw new ConnectionError(host, `host ${host}: ${(e as Error).message}`, { cause: e })
+  }
+  const spec = (r: ResolvedHost, via: string, identityFile: string | undefined): HopSpec => {
+    const kh = knownHostsFor(opts, r)
+    return {
+      host,
+      via,
+      resolved: r,
+      ...(identityFile ? { identityFile } : {}),
+      knownHostsFiles: kh.files,
+      appendKnownHostsFile: kh.append,
+      acceptNewHostKeys: opts.acceptNewHostKeys ?? false,
+      agent: opts.agent,
+      timeoutMs: opts.connectTimeoutMs ?? r.connectTimeoutMs ?? 10_000,
+      keepaliveIntervalMs: opts.keepaliveIntervalMs ?? 15_000,
+    }
+  }
+  const hops: SshClient[] = []
+  try {
+    let via: SshClient | undefined
+    for (const j of jumps) {
+      const h = spec(j, `via jump host ${j.original}`, opts.identityFile)
+      const prev: SshClient | undefined = via
+      const { client } = await handshake(h, () => (prev ? forwardVia(prev, h) : tcpConnect(h)))
+      hops.push(client)
+      via = client
+    }
+    const h = spec(resolved, '', target.identityFile ?? opts.identityFile)
+    const last = via
+    const { client, lateErrors } = await handshake(h, () => (last ? forwardVia(last, h) : tcpConnect(h)))
+    return new SshConnection(host, client, hops, resolved.user, opts, lateErrors)
+  } catch (e) {
+    for (const c of hops.reverse()) c.end()
+    throw e
+  }
+}

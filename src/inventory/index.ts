@@ -1,0 +1,9 @@
+/**
+ * Inventories: load and validate a hosts.yaml/index.ts inventory, select hosts by Ansible-style
+ * patterns, and describe groups and hosts with where each value came from.
+ */
+export type { ConnectionKey, GroupSpec, HostSpec, Inventory, InventoryGroup, InventoryHost, InventorySpec, VarSource } from './types.ts'
+export { defineInventory } from './define.ts'
+export { loadInventory } from './load.ts'
+export { selectHosts } from './select.ts'
+export { describeHost, describeInventory } from './describe.ts'

@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process'
+import { open, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { REPO_MOUNT } from './base-recipe.ts'
+import { PREFIX_LENGTH } from './layout.ts'
+import type { HostRecord } from './state.ts'
+
+/** Environment every process inside a host starts from; nothing of the controller's leaks in. */
+export const HOST_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8']
+
+/**
+ * Runs in the host's fresh mount/UTS/IPC/PID namespaces (already inside its netns): assembles the
+ * overlay root with /proc, /sys, a minimal /dev, /run and the read-only repository, configures the
+ * network, pivots into the root and execs sshd as PID 1.
+ */
+const INIT_SCRIPT = `set -eu
+M="$MERGED"
+mount -t overlay overlay -o "lowerdir=$LAYER:$ROOTFS,upperdir=$UPPER,workdir=$WORK" "$M"
+mount -t proc -o nosuid,nodev,noexec proc "$M/proc"
+mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$M/sys"
+mount -t tmpfs -o mode=0755,size=4m,nosuid tmpfs "$M/dev"
+mknod -m 666 "$M/dev/null" c 1 3; mknod -m 666 "$M/dev/zero" c 1 5; mknod -m 666 "$M/dev/full" c 1 7
+mknod -m 666 "$M/dev/random" c 1 8; mknod -m 666 "$M/dev/urandom" c 1 9; mknod -m 666 "$M/dev/tty" c 5 0
+mkdir -m 0755 "$M/dev/pts" "$M/dev/net"; mkdir -m 1777 "$M/dev/shm"
+mknod -m 666 "$M/dev/net/tun" c 10 200
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5,nosuid,noexec devpts "$M/dev/pts"
+ln -s pts/ptmx "$M/dev/ptmx"
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$M/dev/shm"
+ln -s /proc/self/fd "$M/dev/fd"; ln -s /proc/self/fd/0 "$M/dev/stdin"
+ln -s /proc/self/fd/1 "$M/dev/stdout"; ln -s /proc/self/fd/2 "$M/dev/stderr"
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$M/run"
+mkdir -m 0755 "$M/run/sshd"; mkdir -m 1777 "$M/run/lock"
+mount --bind "$REPO" "$M${REPO_MOUNT}"
+mount -o remount,bind,ro "$M${REPO_MOUNT}"
+hostname "$NAME"
+ip link set lo up
+ip addr add "$ADDR/${PREFIX_LENGTH}" dev eth0
+ip link set eth0 up
+ip route add default via "$GW"
+if [ -n "$ADDR2" ]; then ip addr add "$ADDR2/${PREFIX_LENGTH}" dev eth1; ip link set eth1 up; fi
+cd "$M"
+# pivot_root . . stacks the old root on the new one; the lazy unmount then drops it entirely.
+pivot_root . .
+umount -l .
+cd /
+exec /usr/bin/env -i ${HOST_ENV.join(' ')} /usr/sbin/sshd -D -e
+`
+
+/** Paths and addresses one host's init needs. */
+export interface HostStart {
+  record: HostRecord
+  rootfs: string
+  layer: string
+  repo: string
+  gateway: string
+  /** Address of host 1's second interface (eth1) on the hidden subnet, if any. */
+  secondAddress?: string
+}
+
+/** Reads a process's start time (field 22 of /proc/PID/stat); undefined if it is gone. */
+export async function processStartTime(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    // comm (field 2) may hold spaces or parentheses; fields after the last ')' are fixed.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
+
+async function childOf(pid: number): Promise<number | undefined> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')
+  const first = Number.parseInt(text.trim().split(' ')[0] ?? '', 10)
+  return Number.isInteger(first) ? first : undefined
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Starts a host detached from this process (it outlives `up`) and waits until its sshd listens.
+ * Returns the root-namespace PIDs of PID 1 and of the `unshare` parent. Throws with the tail of the
+ * host's console.log when it dies or is not listening within `timeoutMs`.
+ */
+export async function startHost(start: HostStart, timeoutMs = 60_000): Promise<Pick<HostRecord, 'pid' | 'startTime' | 'parentPid' | 'parentStartTime'>> {
+  const { record } = start
+  const consolePath = join(record.dir, 'console.log')
+  const consoleFile = await open(consolePath, 'a')
+  const env = {
+    PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+    MERGED: join(record.dir, 'merged'),
+    UPPER: join(record.dir, 'upper'),
+    WORK: join(record.dir, 'work'),
+    LAYER: start.layer,
+    ROOTFS: start.rootfs,
+    REPO: start.repo,
+    NAME: record.name,
+    ADDR: record.address,
+    ADDR2: start.secondAddress ?? '',
+    GW: start.gateway,
+  }
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', record.netns, 'unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--propagation', 'private', '/bin/sh', '-c', INIT_SCRIPT],
+    { detached: true, stdio: ['ignore', consoleFile.fd, consoleFile.fd], env },
+  )
+  await consoleFile.close()
+  const parentPid = child.pid
+  child.unref()
+  if (parentPid === undefined) throw new Error(`testbed: could not spawn host ${record.name}`)
+
+  const failure = async (why: string) => {
+    const tail = (await readFile(consolePath, 'utf8').catch(() => '')).trim().split('\n').slice(-10).join('\n')
+    return new Error(`testbed: host ${record.name} (${record.address}) ${why}; ${consolePath}:\n${tail}`)
+  }
+  const deadline = Date.now() + timeoutMs
+  let pid: number | undefined
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw await failure(`exited during start (${child.exitCode ?? child.signalCode})`)
+    pid ??= await childOf(parentPid)
+    if (pid !== undefined && (await readFile(consolePath, 'utf8')).includes('Server listening on')) {
+      const [startTime, parentStartTime] = await Promise.all([processStartTime(pid), processStartTime(parentPid)])
+      if (startTime === undefined) break
+      return { pid, startTime, parentPid, ...(parentStartTime === undefined ? {} : { parentStartTime }) }
+    }
+    await sleep(25)
+  }
+  throw await failure(`sshd not listening within ${timeoutMs / 1000} s`)
+}
+
+/**
+ * Sends SIGKILL to `pid` only if it is still the process that started at `startTime` (PIDs get
+ * recycled), then waits up to 10 s for it to vanish. Returns whether a kill was sent.
+ */
+export async function killRecorded(pid: number | undefined, startTime: string | undefined): Promise<boolean> {
+  if (pid === undefined || startTime === undefined) return false
+  if ((await processStartTime(pid)) !== startTime) return false
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    return false
+  }
+  for (let i = 0; i < 400 && (await processStartTime(pid)) === startTime; i++) await sleep(25)
+  return true
+}

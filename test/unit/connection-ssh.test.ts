@@ -1,0 +1,222 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  AuthError,
+  type ConnectOptions,
+  CommandTimeoutError,
+  connect,
+  HostKeyError,
+  sh,
+  UnreachableError,
+} from '../../src/connection/index.ts'
+import { freePort, type LocalSshd, makeClientKey, startSshd } from '../support/local-sshd.ts'
+
+let dir: string
+let key: { path: string; pub: string }
+let sshd: LocalSshd
+let jump: LocalSshd
+let base: ConnectOptions
+
+function knownHosts(name: string, lines: string[]): string {
+  const f = join(dir, name)
+  writeFileSync(f, lines.join('\n') + '\n')
+  return f
+}
+
+function hashedLine(s: LocalSshd): string {
+  const f = knownHosts(`hash-${Math.random()}`, [s.knownHostsLine()])
+  execFileSync('ssh-keygen', ['-q', '-H', '-f', f])
+  const line = readFileSync(f, 'utf8').trim()
+  expect(line.startsWith('|1|')).toBe(true)
+  return line
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'havn-conn-'))
+  key = makeClientKey(dir)
+  ;[sshd, jump] = await Promise.all([
+    startSshd({ authorizedKeys: [key.pub], extraConfig: ['MaxSessions 10'] }),
+    startSshd({ authorizedKeys: [key.pub] }),
+  ])
+  const kh = knownHosts('known_hosts', [sshd.knownHostsLine(), jump.knownHostsLine()])
+  base = { knownHostsFile: kh, sshConfigFile: '/dev/null', identityFile: key.path, agent: false, connectTimeoutMs: 5000 }
+}, 20_000)
+
+afterAll(async () => {
+  await Promise.all([sshd?.stop(), jump?.stop()])
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const target = (s: LocalSshd) => ({ name: `h${s.port}`, address: '127.0.0.1', port: s.port, user: 'root' })
+
+describe('exec over a real sshd', () => {
+  it('returns stdout, stderr and exit code, passes stdin, and quotes arguments', async () => {
+    const c = await connect(target(sshd), base)
+    try {
+      const r = await c.exec(`echo out; echo err >&2; exit 3`)
+      expect(r).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' })
+      expect((await c.exec('cat', { stdin: 'piped\ninput' })).stdout).toBe('piped\ninput')
+      const tricky = `it's "$(whoami)" \`id\` $HOME\n\ttab;|&`
+      const cmd = sh`printf %s ${tricky}`
+      expect((await c.exec(cmd.script)).stdout).toBe(tricky)
+      const killed = await c.exec('kill -9 $$')
+      expect(killed.signal).toBe('SIGKILL')
+      expect(killed.code).toBe(137)
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('runs 60 concurrent execs on one connection under MaxSessions 10', async () => {
+    const c = await connect(target(sshd), base)
+    try {
+      const rs = await Promise.all(Array.from({ length: 60 }, (_, i) => c.exec(`echo ${i}`)))
+      expect(rs.map((r) => r.stdout.trim())).toEqual(Array.from({ length: 60 }, (_, i) => String(i)))
+      expect(rs.every((r) => r.code === 0)).toBe(true)
+    } finally {
+      await c.close()
+    }
+  }, 20_000)
+
+  it('times out a command with CommandTimeoutError and keeps the connection usable', async () => {
+    const c = await connect(target(sshd), base)
+    try {
+      const t0 = Date.now()
+      const err = await c.exec('sleep 5', { timeoutMs: 300, display: 'sleep (masked)' }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(CommandTimeoutError)
+      expect((err as Error).message).toContain('sleep (masked)')
+      expect(Date.now() - t0).toBeLessThan(2500)
+      expect((await c.exec('echo still')).stdout).toBe('still\n')
+    } finally {
+      await c.close()
+    }
+  })
+})
+
+describe('host key checking', () => {
+  it('accepts a hashed known_hosts entry', async () => {
+    const kh = knownHosts('hashed', ['# comment', hashedLine(sshd)])
+    const c = await connect(target(sshd), { ...base, knownHostsFile: kh })
+    expect((await c.exec('echo ok')).stdout).toBe('ok\n')
+    await c.close()
+  })
+
+  it('orders host key algorithms so a known ecdsa-only entry verifies', async () => {
+    const kh = knownHosts('ecdsa-only', [sshd.knownHostsLine('ecdsa')])
+    const c = await connect(target(sshd), { ...base, knownHostsFile: kh })
+    await c.close()
+  })
+
+  it('refuses a mismatch with the offered fingerprint and file:line', async () => {
+    const other = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(sshd.dir, 'host_ed25519.pub')]).toString().split(' ')[1]
+    const wrong = jump.hostKeyPub
+    const kh = knownHosts('mismatch', ['# first', `[127.0.0.1]:${sshd.port} ${wrong}`])
+    const err = await connect(target(sshd), { ...base, knownHostsFile: kh }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(HostKeyError)
+    const e = err as HostKeyError
+    expect(e.reason).toBe('mismatch')
+    expect(e.fingerprint).toBe(other)
+    expect(e.line).toBe(2)
+    expect(e.message).toContain(`${kh}:2`)
+    expect(e.message).toContain(other)
+  })
+
+  it('refuses a key marked @revoked even when it is also listed', async () => {
+    const kh = knownHosts('revoked', [sshd.knownHostsLine(), `@revoked * ${sshd.hostKeyPub}`])
+    const err = await connect(target(sshd), { ...base, knownHostsFile: kh }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(HostKeyError)
+    expect((err as HostKeyError).reason).toBe('revoked')
+    expect((err as HostKeyError).line).toBe(2)
+  })
+
+  it('refuses an unknown key, then with acceptNewHostKeys appends it exactly once under 20 parallel connects', async () => {
+    const kh = knownHosts('unknown', ['# empty'])
+    const err = await connect(target(sshd), { ...base, knownHostsFile: kh }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(HostKeyError)
+    expect((err as HostKeyError).reason).toBe('unknown')
+    expect((err as Error).message).toContain('--accept-new-host-keys')
+    const conns = await Promise.all(Array.from({ length: 20 }, () => connect(target(sshd), { ...base, knownHostsFile: kh, acceptNewHostKeys: true })))
+    await Promise.all(conns.map((c) => c.close()))
+    const lines = readFileSync(kh, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'))
+    expect(lines).toEqual([sshd.knownHostsLine()])
+    // The appended line must satisfy OpenSSH itself.
+    expect(execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${sshd.port}`, '-f', kh]).toString()).toContain(sshd.hostKeyPub)
+  }, 20_000)
+})
+
+describe('failures are classified', () => {
+  it('a closed port is UnreachableError(refused), fast', async () => {
+    const port = await freePort()
+    const t0 = Date.now()
+    const err = await connect({ name: 'closed', address: '127.0.0.1', port }, base).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(UnreachableError)
+    expect((err as UnreachableError).reason).toBe('refused')
+    expect((err as Error).message).toContain(`127.0.0.1:${port}`)
+    expect(Date.now() - t0).toBeLessThan(1000)
+  })
+
+  it('a wrong key is AuthError naming the user and the methods tried', async () => {
+    const wrong = makeClientKey(dir, 'id_wrong')
+    const err = await connect(target(sshd), { ...base, identityFile: wrong.path }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(AuthError)
+    expect((err as Error).message).toContain('user root')
+    expect((err as Error).message).toContain(wrong.path)
+  })
+
+  it('a server that never speaks SSH times out with the timeout in the message', async () => {
+    const net = await import('node:net')
+    const silent = net.createServer(() => undefined)
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    const port = (silent.address() as { port: number }).port
+    try {
+      const err = await connect({ name: 'silent', address: '127.0.0.1', port }, { ...base, connectTimeoutMs: 400 }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(UnreachableError)
+      expect((err as UnreachableError).reason).toBe('timeout')
+      expect((err as Error).message).toContain('400 ms')
+    } finally {
+      silent.close()
+    }
+  })
+})
+
+describe('ssh config and ProxyJump', () => {
+  it('reaches a host through a ProxyJump alias resolved by ssh -G, verifying both host keys', async () => {
+    const cfg = join(dir, 'ssh_config')
+    writeFileSync(cfg, [
+      'Host bastion',
+      '  HostName 127.0.0.1',
+      `  Port ${jump.port}`,
+      '  User root',
+      'Host inner',
+      '  HostName 127.0.0.1',
+      `  Port ${sshd.port}`,
+      '  User root',
+      '  ProxyJump bastion',
+      '',
+    ].join('\n'))
+    const c = await connect({ name: 'inner' }, { ...base, sshConfigFile: cfg })
+    try {
+      // sshd sees the inner connection arriving from the jump host's forwarded channel.
+      expect((await c.exec('echo $SSH_CONNECTION')).stdout).toMatch(/^127\.0\.0\.1 \d+ 127\.0\.0\.1 \d+/)
+      expect((await c.exec('echo via')).stdout).toBe('via\n')
+    } finally {
+      await c.close()
+    }
+    // The jump host's key is checked too: an unknown bastion key is refused and names the jump.
+    const onlyInner = knownHosts('only-inner', [sshd.knownHostsLine()])
+    const err = await connect({ name: 'inner' }, { ...base, sshConfigFile: cfg, knownHostsFile: onlyInner }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(HostKeyError)
+    expect((err as Error).message).toContain(`[127.0.0.1]:${jump.port}`)
+  })
+
+  it('inventory port and user override ssh config', async () => {
+    const cfg = join(dir, 'ssh_config_override')
+    writeFileSync(cfg, ['Host 127.0.0.1', '  Port 1', '  User nobody-here', ''].join('\n'))
+    const c = await connect({ name: 'x', address: '127.0.0.1', port: sshd.port, user: 'root' }, { ...base, sshConfigFile: cfg })
+    expect((await c.exec('id -un')).stdout).toBe('root\n')
+    await c.close()
+  })
+})

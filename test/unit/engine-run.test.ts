@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest'
+import { definePlaybook, defineRole, type Playbook } from '../../src/engine/define.ts'
+import type { RunEvent } from '../../src/engine/events.ts'
+import { InputError } from '../../src/engine/errors.ts'
+import { runPlaybook, type Session } from '../../src/engine/run.ts'
+import type { EngineHost } from '../../src/engine/vars.ts'
+import { command } from '../../src/modules/command.ts'
+import { exitCodeFor } from '../../src/cli/exit-codes.ts'
+
+function hostsOf(names: string[], vars: Record<string, Record<string, unknown>> = {}): Map<string, EngineHost> {
+  return new Map(names.map((n) => [n, { name: n, address: n, groups: ['all'], vars: vars[n] ?? {}, varSources: { repeat: { file: `host_vars/${n}.yaml` } } }]))
+}
+
+/** A session that answers like sh: `test -e` guards from a set of paths, anything else from a script table. */
+function fakeSession(host: string, log: string[], existing = new Set<string>()): Session {
+  return {
+    host,
+    async exec(script) {
+      log.push(`${host}: ${script}`)
+      const m = /^test -e '(.*)'$/.exec(script)
+      if (m) return { code: existing.has(m[1]!) ? 0 : 1, stdout: '', stderr: '' }
+      if (script.startsWith('exit ')) return { code: Number(script.slice(5)), stdout: '', stderr: 'boom\n' }
+      return { code: 0, stdout: `${host} ran ${script}\n`, stderr: '' }
+    },
+    async close() {},
+  }
+}
+
+async function run(playbook: Playbook, names: string[], opts: { check?: boolean; unreachable?: string[]; vars?: Record<string, Record<string, unknown>> } = {}) {
+  const log: string[] = []
+  const evs: RunEvent[] = []
+  const hosts = hostsOf(names, opts.vars)
+  const result = await runPlaybook({
+    playbook,
+    playbookFile: 'site.ts',
+    hosts,
+    select: () => names,
+    check: opts.check ?? false,
+    connect: async (h) => {
+      if (opts.unreachable?.includes(h.name)) throw new Error(`cannot reach ${h.name}`)
+      return fakeSession(h.name, log)
+    },
+    classify: (e) => ({ kind: 'internal', message: e instanceof Error ? e.message : String(e) }),
+    emit: (e) => evs.push(e),
+  })
+  return { log, evs, ...result }
+}
+
+describe('runPlaybook', () => {
+  const pb = definePlaybook({ name: 'p', plays: [{ hosts: 'all', async run() { await command('echo hi') } }] })
+
+  it('applies a command on every host and reports it as changed with its output', async () => {
+    const { log, evs, recap } = await run(pb, ['a', 'b'])
+    expect(log.sort()).toEqual(['a: echo hi', 'b: echo hi'])
+    expect(evs.filter((e) => e.type === 'step:end').map((e) => e.type === 'step:end' && e.stdout)).toEqual(expect.arrayContaining(['a ran echo hi\n', 'b ran echo hi\n']))
+    expect(recap.a).toMatchObject({ changed: 1, failed: 0, notRun: false })
+    expect(evs.at(-1)?.type).toBe('recap')
+  })
+
+  it('never runs the command in check mode and reports would-change', async () => {
+    const { log, recap } = await run(pb, ['a'], { check: true })
+    expect(log).toEqual([])
+    expect(recap.a).toMatchObject({ wouldChange: 1, changed: 0 })
+    expect(exitCodeFor(recap, { check: true, detailed: false })).toBe(2)
+  })
+
+  it('skips a command whose creates guard holds', async () => {
+    const guarded = definePlaybook({ name: 'g', plays: [{ hosts: 'all', async run() { await command('make it', { creates: '/done' }) } }] })
+    const log: string[] = []
+    const evs: RunEvent[] = []
+    const { recap } = await runPlaybook({
+      playbook: guarded, playbookFile: 'g.ts', hosts: hostsOf(['a']), select: () => ['a'], check: false,
+      connect: async (h) => fakeSession(h.name, log, new Set(['/done'])),
+      classify: () => ({ kind: 'internal', message: '' }), emit: (e) => evs.push(e),
+    })
+    expect(log).toEqual(["a: test -e '/done'"])
+    expect(recap.a).toMatchObject({ ok: 1, changed: 0 })
+  })
+
+  it('stops a failing host at its failed step while the others go on, and later plays skip it', async () => {
+    const two = definePlaybook({
+      name: 'two',
+      plays: [
+        { hosts: 'all', async run(h) { await command(h.name === 'b' ? 'exit 3' : 'true') ; await command('after') } },
+        { hosts: 'all', async run() { await command('second play') } },
+      ],
+    })
+    const { log, recap } = await run(two, ['a', 'b', 'c'])
+    expect(log.filter((l) => l.startsWith('b:'))).toEqual(['b: exit 3'])
+    expect(log.filter((l) => l.startsWith('a:'))).toEqual(['a: true', 'a: after', 'a: second play'])
+    expect(recap.b).toMatchObject({ failed: 1, changed: 0 })
+    expect(exitCodeFor(recap, { check: false, detailed: false })).toBe(1)
+  })
+
+  it('marks an unreachable host and runs the rest (exit 3 when nothing failed)', async () => {
+    const { recap, evs } = await run(pb, ['a', 'b'], { unreachable: ['b'] })
+    expect(recap.b).toMatchObject({ unreachable: true, changed: 0 })
+    expect(recap.a).toMatchObject({ changed: 1 })
+    expect(evs.find((e) => e.type === 'host:unreachable')).toMatchObject({ host: 'b', error: { message: 'cannot reach b' } })
+    expect(exitCodeFor(recap, { check: false, detailed: false })).toBe(3)
+  })
+
+  it('rejects vars of the wrong type for every host before connecting, naming file, host and role', async () => {
+    const role = defineRole<{ repeat: number }>({
+      name: 'r',
+      schema: { type: 'object', properties: { repeat: { type: 'integer' } }, required: ['repeat'] },
+      defaults: { repeat: 1 },
+      async run() {},
+    })
+    const typed = definePlaybook({ name: 't', plays: [{ hosts: 'all', roles: [role()] }] })
+    const err = await run(typed, ['a', 'b'], { vars: { a: { repeat: 'x' }, b: { repeat: [1] } } }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(InputError)
+    const msg = (err as InputError).message
+    expect(msg).toContain('host_vars/a.yaml, host a, role r, at /repeat: must be integer (got string)')
+    expect(msg).toContain('host_vars/b.yaml, host b, role r, at /repeat: must be integer (got array)')
+  })
+
+  it('gives play vars precedence over inventory and defaults', async () => {
+    const seen: unknown[] = []
+    const role = defineRole<{ n: number; s: string }>({ name: 'r', defaults: { n: 1, s: 'd' }, async run(v) { seen.push(v) } })
+    const p = definePlaybook({ name: 'v', plays: [{ hosts: 'all', roles: [role({ s: 'play' })] }] })
+    await run(p, ['a'], { vars: { a: { n: 5, s: 'inv', unrelated: true } } })
+    expect(seen).toEqual([{ n: 5, s: 'play' }])
+  })
+})
+
+describe('exitCodeFor', () => {
+  const base = { ok: 0, changed: 0, wouldChange: 0, uncertain: 0, failed: 0, skipped: 0, unreachable: false, notRun: false, durationMs: 0 }
+  it('orders failure over unreachable over pending', () => {
+    expect(exitCodeFor({ a: { ...base, failed: 1 }, b: { ...base, unreachable: true } }, { check: false, detailed: false })).toBe(1)
+    expect(exitCodeFor({ a: { ...base, changed: 1 }, b: { ...base, unreachable: true } }, { check: false, detailed: true })).toBe(3)
+    expect(exitCodeFor({ a: { ...base, changed: 1 } }, { check: false, detailed: false })).toBe(0)
+    expect(exitCodeFor({ a: { ...base, changed: 1 } }, { check: false, detailed: true })).toBe(2)
+    expect(exitCodeFor({ a: { ...base, ok: 3 } }, { check: true, detailed: false })).toBe(0)
+  })
+})
