@@ -57,8 +57,8 @@ export interface Playbook {
 const PLAYBOOK = Symbol.for('havn.playbook')
 
 /** Marks a playbook definition so the CLI can tell it from any other default export. */
-export function definePlaybook<P extends Playbook>(playbook: P): P {
-  return { ...playbook, [PLAYBOOK]: true }
+export function definePlaybook(playbook: Playbook): Playbook {
+  return Object.assign({ [PLAYBOOK]: true }, playbook)
 }
 
 /** True for values made by `definePlaybook`, across module copies. */

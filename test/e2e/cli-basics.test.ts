@@ -42,7 +42,7 @@ describe('havn run over real sshd hosts', () => {
     const json = await havn(['run', 'test/e2e/playbooks/hostname.ts', '-i', inv, ...ssh, '--known-hosts', bed.knownHosts, '--output', 'json'])
     expect(json.code).toBe(0)
     const evs = events(json.stdout)
-    const recap = evs.at(-1) as { type: string; hosts: Record<string, { failed: number; unreachable: boolean; changed: number }> }
+    const recap = evs.at(-1)!
     expect(recap.type).toBe('recap')
     expect(Object.keys(recap.hosts).sort()).toEqual([...twenty].sort())
     for (const r of Object.values(recap.hosts)) expect(r).toMatchObject({ failed: 0, unreachable: false, changed: 1 })
@@ -63,12 +63,12 @@ describe('havn run over real sshd hosts', () => {
     const res = await havn(['run', 'test/e2e/playbooks/hostname.ts', '-i', writeInventory({ 'hosts.yaml': hostsYaml(hosts) }), ...ssh, '--known-hosts', kh, '--output', 'json'])
     expect(res.code).toBe(3)
     const evs = events(res.stdout)
-    const refused = evs.find((e) => e.type === 'host:unreachable') as { host: string; error: { kind: string; message: string } }
+    const refused = evs.find((e) => e.type === 'host:unreachable')!
     expect(refused.host).toBe(victim.name)
     expect(refused.error.kind).toBe('host-key')
     expect(refused.error.message).toContain(fingerprintOf(realLine))
     expect(refused.error.message).toContain(`${kh}:${badLine}`)
-    const recap = evs.at(-1) as { hosts: Record<string, { changed: number; unreachable: boolean }> }
+    const recap = evs.at(-1)!
     for (const h of hosts) expect(recap.hosts[h.name]).toMatchObject(h === victim ? { unreachable: true, changed: 0 } : { unreachable: false, changed: 1 })
   })
 
@@ -126,10 +126,10 @@ describe('havn run over real sshd hosts', () => {
     const res = await havn(['run', 'test/e2e/playbooks/fail-one.ts', '-i', inv, ...ssh, '--known-hosts', bed.knownHosts, '--output', 'json'])
     expect(res.code).toBe(1)
     const evs = events(res.stdout)
-    const failed = evs.find((e) => e.type === 'step:end' && e.status === 'failed') as { host: string; error: { exitCode: number; stderrTail: string; kind: string } }
+    const failed = evs.find((e) => e.type === 'step:end' && e.status === 'failed')!
     expect(failed.host).toBe('host9')
     expect(failed.error).toMatchObject({ kind: 'command', exitCode: 7, stderrTail: 'going down' })
-    const recap = evs.at(-1) as { hosts: Record<string, { changed: number; failed: number }> }
+    const recap = evs.at(-1)!
     expect(recap.hosts.host8).toMatchObject({ changed: 1, failed: 0 })
     expect(recap.hosts.host10).toMatchObject({ changed: 1, failed: 0 })
   })
@@ -179,9 +179,9 @@ describe('an unreachable host', () => {
     const res = await havn(['run', 'test/e2e/playbooks/hostname.ts', '-i', inv, ...ssh, '--known-hosts', bed.knownHosts, '--connect-timeout', '3', '--output', 'json'])
     expect(res.code).toBe(3)
     const evs = events(res.stdout)
-    const down = evs.find((e) => e.type === 'host:unreachable') as { host: string; error: { kind: string } }
+    const down = evs.find((e) => e.type === 'host:unreachable')!
     expect(down).toMatchObject({ host: 'host21', error: { kind: 'unreachable' } })
-    const recap = evs.at(-1) as { hosts: Record<string, { changed: number; unreachable: boolean }> }
+    const recap = evs.at(-1)!
     expect(recap.hosts.host11).toMatchObject({ changed: 1, unreachable: false })
     expect(recap.hosts.host12).toMatchObject({ changed: 1, unreachable: false })
     expect(res.ms).toBeLessThan(3_000 + 8_000)

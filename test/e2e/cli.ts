@@ -34,10 +34,13 @@ export function havn(args: readonly string[], opts: { timeoutMs?: number; env?: 
   })
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test-side view of arbitrary JSON events
+export type JsonEvent = { type: string; [k: string]: any }
+
 /** Parses NDJSON output into events; fails loudly on a line that is not JSON. */
-export function events(stdout: string): { type: string; [k: string]: unknown }[] {
+export function events(stdout: string): JsonEvent[] {
   return stdout
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as { type: string })
+    .map((l) => JSON.parse(l) as JsonEvent)
 }

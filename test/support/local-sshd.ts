@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -61,6 +61,8 @@ async function waitForPort(port: number, proc: ChildProcess, log: () => string):
 export async function startSshd(o: { authorizedKeys: string[]; extraConfig?: string[] }): Promise<LocalSshd> {
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 })
   const dir = mkdtempSync(join(tmpdir(), 'havn-sshd-'))
+  // sshd reads authorized_keys as the logging-in user, so non-root test users must be able to traverse the dir.
+  chmodSync(dir, 0o755)
   for (const t of ['ed25519', 'ecdsa']) execFileSync('ssh-keygen', ['-q', '-t', t, '-N', '', '-f', join(dir, `host_${t}`)])
   writeFileSync(join(dir, 'authorized_keys'), o.authorizedKeys.join('\n') + '\n', { mode: 0o644 })
   const port = await freePort()
