@@ -6,7 +6,9 @@ import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typin
 const program = new Command('havn')
   .description('Agentless, typed playbook runner: applies TypeScript roles to inventories over SSH.')
   .version('0.1.0')
-  .showHelpAfterError()
+  .showHelpAfterError('(add --help for usage)')
+  // Usage errors are invalid input: exit 4, as for a bad inventory. Set before subcommands so they inherit it.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 4))
 
 function runOptions<Args extends unknown[]>(cmd: Command<Args>) {
   return cmd
@@ -69,10 +71,5 @@ function parseNonNegativeInt(value: string): number {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`'${value}' is not a whole number`)
   return n
 }
-
-program.exitOverride((err) => {
-  // Usage errors are invalid input: exit 4, as for a bad inventory.
-  process.exit(err.exitCode === 0 ? 0 : 4)
-})
 
 await program.parseAsync(process.argv)

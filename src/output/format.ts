@@ -11,7 +11,7 @@ export type Palette = ReturnType<typeof palette>
 
 /** The word shown for a status, padded so columns line up. */
 export function statusLabel(status: StepStatus, p: Palette): string {
-  const text = status.padEnd(12)
+  const text = status.padEnd(13)
   switch (status) {
     case 'ok':
       return p.green(text)

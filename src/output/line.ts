@@ -28,7 +28,8 @@ export class LineReporter implements Reporter {
       case 'step:end': {
         const title = e.role ? `${e.role} › ${e.step}` : e.step
         const body: string[] = []
-        for (const c of e.changes) body.push(...changeLines(c))
+        // A command's own run is already told by the status; its output follows instead.
+        for (const c of e.changes) if (c.action !== 'run') body.push(...changeLines(c))
         if (e.reason) body.push(`reason: ${e.reason}`)
         if (e.stdout) body.push(...trimEnd(e.stdout).split('\n'))
         if (e.error) {
@@ -41,7 +42,7 @@ export class LineReporter implements Reporter {
         break
       }
       case 'host:unreachable':
-        this.block(e.host, `${this.p.red('UNREACHABLE'.padEnd(12))}${e.error.message}`, [])
+        this.block(e.host, `${this.p.red('UNREACHABLE'.padEnd(13))}${e.error.message}`, [])
         break
       case 'recap': {
         const names = Object.keys(e.hosts)

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 /** Root-namespace subnet of reachable hosts; the bridge holds the gateway address. */
 export const SUBNET = '10.213'
@@ -65,3 +66,11 @@ export function statePaths(stateDir: string) {
     hostDir: (name: string) => join(stateDir, 'hosts', name),
   }
 }
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+/** The default state folder, `<repo>/.testbed` (gitignored). */
+export const DEFAULT_STATE_DIR = join(REPO_ROOT, '.testbed')
+
+/** Entries `up` creates in a state folder; `down` removes exactly these, nothing else. */
+export const OWNED_ENTRIES = ['hosts', 'layer', 'inventory', 'known_hosts', 'ssh_config', 'id_ed25519', 'id_ed25519.pub', 'become-password', 'state.json', 'state.json.tmp']

@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process'
+import { stat } from 'node:fs/promises'
+import { HOST_ENV, killRecorded } from './host-process.ts'
+import { statePaths } from './layout.ts'
+import { readState, updateState, type HostRecord } from './state.ts'
+import type { Testbed } from './types.ts'
+
+async function loadBed(bed: Testbed, host: string): Promise<HostRecord> {
+  const state = await readState(statePaths(bed.stateDir).state)
+  if (!state) throw new Error(`testbed: no bed is up in ${bed.stateDir}`)
+  const record = state.hosts.find((h) => h.name === host)
+  if (!record) throw new Error(`testbed: no host '${host}' in ${bed.stateDir} (have: ${state.hosts.map((h) => h.name).join(', ')})`)
+  return record
+}
+
+/**
+ * Runs `script` with /bin/sh as root inside `host` (all its namespaces and its root, entered via
+ * nsenter on its PID 1), with a clean environment. Never throws for a non-zero exit; throws if the
+ * host is not running or the script outlives `timeoutMs` (default 300 s).
+ */
+export async function hostExec(bed: Testbed, host: string, script: string, timeoutMs = 300_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  const record = await loadBed(bed, host)
+  if (record.pid === undefined || !(await stat(`/proc/${record.pid}`).then(() => true, () => false))) {
+    throw new Error(`testbed: host ${host} is not running`)
+  }
+  const args = ['--target', String(record.pid), '--mount', '--uts', '--ipc', '--net', '--pid', '--root', '--wd', '--', '/usr/bin/env', '-i', ...HOST_ENV, 'HOME=/root', '/bin/sh', '-c', script]
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.once('error', (e) => {
+      clearTimeout(timer)
+      reject(e)
+    })
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      if (signal === 'SIGKILL' && code === null) reject(new Error(`testbed: script on ${host} timed out after ${timeoutMs / 1000} s; stderr: ${stderr.slice(-500)}`))
+      else resolvePromise({ code: code ?? 128, stdout, stderr })
+    })
+  })
+}
+
+/**
+ * Makes `host` unreachable by killing its PID 1 (sshd) by PID, which ends every process in it.
+ * Its namespace and address stay, so a TCP connect is answered at once with RST: connection
+ * refused, not a timeout. Idempotent.
+ */
+export async function stopHost(bed: Testbed, host: string): Promise<void> {
+  const record = await loadBed(bed, host)
+  await killRecorded(record.pid, record.startTime)
+  await killRecorded(record.parentPid, record.parentStartTime)
+  await updateState(statePaths(bed.stateDir).state, (state) => {
+    const stored = state.hosts.find((h) => h.name === host)
+    if (!stored) return
+    delete stored.pid
+    delete stored.startTime
+    delete stored.parentPid
+    delete stored.parentStartTime
+  })
+}
+
