@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { inventoryYaml, knownHosts, sshConfig, type ArtifactHost } from './artifacts.ts'
 import { cacheDir, ensureBaseImage } from './base-image.ts'
@@ -162,7 +162,7 @@ export async function down(stateDir: string = DEFAULT_STATE_DIR): Promise<void> 
     await removeNetwork(state)
   }
   for (const entry of OWNED_ENTRIES) await rm(join(dir, entry), { recursive: true, force: true })
-  await rm(dir).catch(() => undefined) // only if now empty
+  await rmdir(dir).catch(() => undefined) // fails, as wanted, unless now empty
   if (state) log(`down: ${state.hosts.length} host(s) removed in ${((performance.now() - started) / 1000).toFixed(1)} s`)
 }
 
