@@ -1,5 +1,7 @@
 import { AuthError, BecomeError, CommandFailedError, CommandTimeoutError, HostKeyError, UnreachableError } from '../connection/errors.ts'
 import { InputError } from '../engine/errors.ts'
+import { HostLockedError } from '../engine/lock.ts'
+import { MissingResourceError } from '../engine/step.ts'
 import type { ErrorInfo } from '../engine/events.ts'
 
 /** Maps any error from connecting or from a step to the kind and details the reporters show. */
@@ -13,5 +15,7 @@ export function classifyError(err: unknown): ErrorInfo {
     return { kind: 'command', message: `command failed (exit ${err.code}): ${err.display}`, command: err.display, exitCode: err.code, stderrTail: err.stderrTail }
   }
   if (err instanceof InputError) return { kind: 'input', message: err.message }
+  if (err instanceof HostLockedError) return { kind: 'locked', message: err.message }
+  if (err instanceof MissingResourceError) return { kind: 'missing', message: err.message }
   return { kind: 'internal', message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }
 }

@@ -25,6 +25,7 @@ function runOptions<Args extends unknown[]>(cmd: Command<Args>) {
     .option('--connect-timeout <seconds>', 'give up connecting to a host after this long', parsePositiveInt, 10)
     .option('--command-timeout <seconds>', 'fail a remote command that runs longer (0: no limit)', parseNonNegativeInt, 0)
     .option('--detailed-exitcode', 'after an apply, exit 2 when something changed')
+    .option('--break-lock', 'remove a run lock left on a host by a crashed run')
 }
 
 runOptions(program.command('run').argument('<playbook>', 'playbook file (.ts or .js)').description('apply a playbook'))

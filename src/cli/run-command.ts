@@ -28,6 +28,7 @@ export interface RunCommandOptions {
   readonly connectTimeout: number
   readonly commandTimeout: number
   readonly detailedExitcode?: boolean
+  readonly breakLock?: boolean
 }
 
 /** Loads and validates everything, runs the playbook, and returns the process exit code. */
@@ -64,6 +65,7 @@ export async function runCommand(playbookPath: string, opts: RunCommandOptions):
       classify: classifyError,
       emit,
       forks: opts.forks,
+      breakLock: opts.breakLock,
     })
     await reporter.close()
     return exitCodeFor(recap, { check: opts.check, detailed: opts.detailedExitcode ?? false })

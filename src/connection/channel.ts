@@ -14,6 +14,9 @@ export interface ChannelContext {
 
 const MAX_OPEN_RETRIES = 12
 
+/** Exit status per channel, captured the moment ssh2 emits it. */
+const exits = new WeakMap<ClientChannel, { code?: number; signal?: string }>()
+
 function isOpenRejected(e: unknown): boolean {
   const err = e as { reason?: number; message?: string }
   // reason 2 = SSH_OPEN_CONNECT_FAILED, what sshd answers when MaxSessions is reached; it frees slots lazily.
@@ -33,7 +36,13 @@ export async function openExec(ctx: ChannelContext, command: string, pty: boolea
       if (gone) throw gone
       try {
         const ch = await new Promise<ClientChannel>((resolve, reject) => {
-          const cb = (err: Error | undefined, ch: ClientChannel): void => (err ? reject(err) : resolve(ch))
+          const cb = (err: Error | undefined, ch: ClientChannel): void => {
+            if (err) return reject(err)
+            // ssh2 may parse the reply, output, exit-status and close of a fast command from one read,
+            // before an awaiting caller attaches listeners: record the exit status right away.
+            ch.on('exit', (c: number | null, sig?: string) => exits.set(ch, { code: typeof c === 'number' ? c : undefined, signal: sig }))
+            resolve(ch)
+          }
           if (pty) ctx.client.exec(command, { pty: { term: 'dumb', cols: 200, rows: 50 } }, cb)
           else ctx.client.exec(command, cb)
         })
@@ -124,11 +133,10 @@ export function collect(
   ch.stderr.on('data', (d: Buffer) => {
     err.push(o.hooks?.stderr ? o.hooks.stderr(d) : d)
   })
-  ch.on('exit', (c: number | null, sig?: string) => {
-    if (typeof c === 'number') code = c
-    if (sig) signal = sig.startsWith('SIG') ? sig : `SIG${sig}`
-  })
   ch.on('close', () => {
+    const exit = exits.get(ch)
+    if (exit?.code !== undefined) code = exit.code
+    if (exit?.signal) signal = exit.signal.startsWith('SIG') ? exit.signal : `SIG${exit.signal}`
     if (timer) clearTimeout(timer)
     if (failure) return fail?.(failure)
     const gone = ctx.lost()

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Emit } from './events.ts'
 import type { HostInfo } from './define.ts'
+import type { FactCache } from './facts.ts'
 
 /** The result of one remote command, as the engine needs it. */
 export interface Executed {
@@ -9,22 +10,34 @@ export interface Executed {
   readonly stderr: string
 }
 
+/** Per-command options the engine passes down to the connection. */
+export interface RemoteExecOptions {
+  readonly become?: boolean
+  readonly stdin?: string | Buffer
+  /** Masked rendering for errors and output. */
+  readonly display?: string
+}
+
 /** A remote shell on one host; `script` is already quoted for POSIX sh. */
 export interface Remote {
   /** The inventory name of the host. */
   readonly host: string
-  exec(script: string, opts?: { readonly become?: boolean; readonly stdin?: string; readonly display?: string }): Promise<Executed>
+  exec(script: string, opts?: RemoteExecOptions): Promise<Executed>
 }
 
 /** Everything a step needs about the host it runs on. The check flag is the engine's alone. */
 export interface HostRun {
   readonly host: HostInfo
   readonly remote: Remote
+  readonly facts: FactCache
   readonly check: boolean
-  readonly become: boolean
   readonly emit: Emit
   readonly signal?: AbortSignal
   role?: string
+  /** Changes this check run predicted on the host but did not make. */
+  predicted: number
+  /** Handlers notified on this host and not yet run. */
+  readonly notified: Set<string>
 }
 
 const storage = new AsyncLocalStorage<HostRun>()

@@ -1,7 +1,10 @@
-import { withHost, type Remote } from './context.ts'
+import { Limiter } from '../connection/limiter.ts'
+import { withHost, type HostRun, type Remote } from './context.ts'
 import type { Playbook, Play } from './define.ts'
 import type { Emit, ErrorInfo, HostRecap, RunEvent } from './events.ts'
-import { createLimit } from './limit.ts'
+import { FactCache } from './facts.ts'
+import { clearNotification, handlerNamed } from './handlers.ts'
+import { acquireHostLock } from './lock.ts'
 import { RecapBuilder } from './recap.ts'
 import { InterruptedError, StepFailedError } from './step.ts'
 import { bindPlay, type BoundRole, type EngineHost } from './vars.ts'
@@ -25,6 +28,8 @@ export interface RunOptions {
   readonly emit: Emit
   readonly forks?: number
   readonly signal?: AbortSignal
+  /** Remove a run lock left on a host by a crashed run. */
+  readonly breakLock?: boolean
 }
 
 /** Default cap on parallel hosts when `--forks` is not given. */
@@ -35,6 +40,15 @@ interface PreparedPlay {
   readonly name: string
   readonly hosts: readonly EngineHost[]
   readonly roles: Map<string, BoundRole[]>
+}
+
+/** What the engine keeps per host for the whole run. */
+interface HostState {
+  readonly session: Session
+  readonly facts: FactCache
+  readonly notified: Set<string>
+  readonly release: () => Promise<void>
+  predicted: number
 }
 
 /**
@@ -54,46 +68,90 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
   recap.expect(allHosts)
   emit({ type: 'run:start', playbook: opts.playbook.name, mode: opts.check ? 'check' : 'apply', hosts: allHosts })
 
-  const sessions = new Map<string, Promise<Session>>()
+  const states = new Map<string, Promise<HostState | undefined>>()
   const dead = new Set<string>()
-  const limit = createLimit(Math.max(1, opts.forks ?? DEFAULT_FORKS))
+  const limiter = new Limiter(Math.max(1, opts.forks ?? DEFAULT_FORKS))
 
   try {
     for (const p of prepared) {
       if (opts.signal?.aborted) break
       const hosts = p.hosts.filter((h) => !dead.has(h.name))
       emit({ type: 'play:start', play: p.name, hosts: hosts.map((h) => h.name) })
-      await Promise.all(hosts.map((host) => limit(() => runHost(host, p))))
+      await Promise.all(hosts.map((host) => limiter.run(() => runHost(host, p))))
       emit({ type: 'play:end', play: p.name })
     }
   } finally {
-    await Promise.all([...sessions.values()].map(async (s) => (await s.catch(() => undefined))?.close()))
+    await Promise.all([...states.values()].map(closeHost))
   }
   const durationMs = Date.now() - started
   const result = recap.result()
   emit({ type: 'recap', mode: opts.check ? 'check' : 'apply', hosts: result, durationMs })
   return { recap: result, durationMs }
 
-  async function runHost(host: EngineHost, p: PreparedPlay): Promise<void> {
-    if (opts.signal?.aborted) return
+  /** Connects and locks a host once per run; undefined when it cannot be used (already reported). */
+  function hostState(host: EngineHost, play: string): Promise<HostState | undefined> {
+    let pending = states.get(host.name)
+    if (!pending) {
+      pending = openHost(host, play)
+      states.set(host.name, pending)
+    }
+    return pending
+  }
+
+  async function openHost(host: EngineHost, play: string): Promise<HostState | undefined> {
     let session: Session
     try {
-      let pending = sessions.get(host.name)
-      if (!pending) {
-        pending = opts.connect(host)
-        sessions.set(host.name, pending)
-      }
-      session = await pending
+      session = await opts.connect(host)
     } catch (err) {
-      dead.add(host.name)
       emit({ type: 'host:unreachable', host: host.name, error: opts.classify(err) })
+      return undefined
+    }
+    try {
+      const lock = await acquireHostLock(session, { playbook: opts.playbookFile, breakLock: opts.breakLock ?? false })
+      return { session, facts: new FactCache(session), notified: new Set(lock.pending), release: lock.release, predicted: 0 }
+    } catch (err) {
+      emit({ type: 'host:start', host: host.name, play })
+      emit({ type: 'step:end', host: host.name, step: 'take run lock', status: 'failed', changes: [], error: opts.classify(err) })
+      emit({ type: 'host:end', host: host.name, play, failed: true })
+      await session.close().catch(() => undefined)
+      return undefined
+    }
+  }
+
+  async function closeHost(pending: Promise<HostState | undefined>): Promise<void> {
+    const state = await pending.catch(() => undefined)
+    if (!state) return
+    await state.release().catch(() => undefined)
+    await state.session.close().catch(() => undefined)
+  }
+
+  async function runHost(host: EngineHost, p: PreparedPlay): Promise<void> {
+    if (opts.signal?.aborted) return
+    const state = await hostState(host, p.name)
+    if (!state) {
+      dead.add(host.name)
       return
     }
     emit({ type: 'host:start', host: host.name, play: p.name })
-    let failed = false
     const become = p.play.become ?? false
-    const remote: Remote = { host: host.name, exec: (script, o) => session.exec(script, { ...o, become: o?.become ?? become }) }
-    const run = { host, remote, check: opts.check, become, emit, signal: opts.signal, role: undefined as string | undefined }
+    const remote: Remote = { host: host.name, exec: (script, o) => state.session.exec(script, { ...o, become: o?.become ?? become }) }
+    const run: HostRun = {
+      host,
+      remote,
+      facts: state.facts,
+      check: opts.check,
+      emit,
+      signal: opts.signal,
+      role: undefined,
+      get predicted() {
+        return state.predicted
+      },
+      set predicted(n: number) {
+        state.predicted = n
+      },
+      notified: state.notified,
+    }
+    let failed = false
     try {
       await withHost(run, async () => {
         for (const bound of p.roles.get(host.name) ?? []) {
@@ -102,6 +160,7 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
         }
         run.role = undefined
         await p.play.run?.(host)
+        await flushHandlers(run)
       })
     } catch (err) {
       failed = true
@@ -112,6 +171,23 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
       if (!(err instanceof InterruptedError)) dead.add(host.name)
     }
     emit({ type: 'host:end', host: host.name, play: p.name, failed })
+  }
+
+  /** Runs each notified handler once, in notification order; a marker is cleared only after success. */
+  async function flushHandlers(run: HostRun): Promise<void> {
+    for (const name of [...run.notified]) {
+      const handler = handlerNamed(name)
+      run.role = `handler ${name}`
+      if (!handler) {
+        emit({ type: 'step:end', host: run.host.name, role: run.role, step: 'pending notification', status: 'skipped', changes: [], reason: `handler '${name}' is pending on this host but this playbook does not define it` })
+        run.notified.delete(name)
+        continue
+      }
+      await handler.run(run.host)
+      if (!run.check) await run.remote.exec(clearNotification(name), { display: `clear notification ${name}` })
+      run.notified.delete(name)
+    }
+    run.role = undefined
   }
 }
 

@@ -1,22 +1,40 @@
 import { currentHost, type Remote } from './context.ts'
+import type { HostInfo } from './define.ts'
 import type { Change, ErrorInfo, StepStatus } from './events.ts'
+import type { Fact, Prediction } from './facts.ts'
+import { recordNotifications, type Handler } from './handlers.ts'
+
+/** What a planner may do: read facts of its host. It cannot change anything. */
+export interface PlanContext {
+  readonly host: HostInfo
+  fact<A extends readonly unknown[], T>(fact: Fact<A, T>, ...args: A): Promise<T>
+}
 
 /** What a module decided after reading the host: the changes, and how to make them. */
 export interface StepPlan {
   readonly changes: readonly Change[]
-  /** Makes the changes; returns command output worth showing. Never called in check mode. */
+  /** Makes the changes, ideally in one command; returns output worth showing. Never called in check mode. */
   readonly apply?: (remote: Remote) => Promise<{ readonly stdout?: string; readonly stderr?: string } | void>
+  /** Facts as they will read after the change, so later steps of a check run see the planned state. */
+  readonly predict?: readonly Prediction[]
   /** Set when the outcome cannot be known without applying; reported as uncertain in check mode. */
   readonly uncertain?: string
+  /**
+   * The resource the step acts on does not exist (a service whose package is not installed yet).
+   * Applying fails with this message; a check run that predicted earlier changes on the host
+   * reports would-change instead, because one of those changes may create it.
+   */
+  readonly missing?: string
 }
 
-/** A module invocation: a name for the output, and a planner that only reads the host. */
+/** A module invocation: a name for the output, a planner that only reads, and who to notify on change. */
 export interface StepSpec {
   readonly name: string
-  plan(remote: Remote): Promise<StepPlan>
+  plan(ctx: PlanContext): Promise<StepPlan>
+  readonly notify?: readonly Handler[]
 }
 
-/** What a role gets back from a module call. */
+/** What a role gets back from a module call; `changed` is also true for a predicted change. */
 export interface StepResult {
   readonly changed: boolean
   readonly status: StepStatus
@@ -45,6 +63,11 @@ export class InterruptedError extends Error {
   }
 }
 
+/** A planner found that the resource it manages does not exist. */
+export class MissingResourceError extends Error {
+  override readonly name = 'MissingResourceError'
+}
+
 /** Converts anything a module threw into what the user needs to act on it. */
 export type ErrorClassifier = (err: unknown) => ErrorInfo
 
@@ -62,13 +85,28 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
   const base = { host: run.host.name, role: run.role, step: spec.name }
   run.emit({ type: 'step:start', ...base })
   try {
-    const plan = await spec.plan(run.remote)
+    const plan = await spec.plan({ host: run.host, fact: (fact, ...args) => run.facts.read(fact, args) })
     const changes = plan.changes.map(maskSensitive)
+    if (plan.missing !== undefined) {
+      if (!run.check || run.predicted === 0) throw new MissingResourceError(plan.missing)
+      return report('would-change', changes, { reason: `${plan.missing}; an earlier change in this check run may provide it` })
+    }
     if (changes.length === 0) return report('ok', [])
-    if (run.check) return report(plan.uncertain ? 'uncertain' : 'would-change', changes, { reason: plan.uncertain })
-    const out = (await plan.apply?.(run.remote)) ?? {}
+    const notify = (spec.notify ?? []).map((h) => h.name)
+    if (run.check) {
+      run.predicted++
+      run.facts.assume(plan.predict ?? [])
+      for (const n of notify) run.notified.add(n)
+      return report(plan.uncertain ? 'uncertain' : 'would-change', changes, { reason: plan.uncertain })
+    }
+    const out = (await plan.apply?.(notify.length ? notifyingRemote(run.remote, notify) : run.remote)) ?? {}
+    run.facts.drop()
+    for (const n of notify) run.notified.add(n)
     return report('changed', changes, out)
   } catch (err) {
+    if (err instanceof InterruptedError) throw err
+    // The step may have changed the host before failing: forget what we knew.
+    run.facts.drop()
     const error = classify(err)
     run.emit({ type: 'step:end', ...base, status: 'failed', changes: [], error })
     throw new StepFailedError(spec.name, error)
@@ -76,7 +114,20 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
 
   function report(status: StepStatus, changes: readonly Change[], extra: { stdout?: string; stderr?: string; reason?: string } = {}): StepResult {
     run.emit({ type: 'step:end', ...base, status, changes, ...extra })
-    return { changed: status === 'changed' || status === 'would-change', status, changes, stdout: extra.stdout, stderr: extra.stderr }
+    return { changed: status === 'changed' || status === 'would-change' || status === 'uncertain', status, changes, stdout: extra.stdout, stderr: extra.stderr }
+  }
+}
+
+/** Records the notifications in the same command as the change's first write, so neither is lost alone. */
+function notifyingRemote(remote: Remote, names: readonly string[]): Remote {
+  let first = true
+  return {
+    host: remote.host,
+    exec(script, opts) {
+      if (!first) return remote.exec(script, opts)
+      first = false
+      return remote.exec(recordNotifications(names) + script, opts)
+    },
   }
 }
 

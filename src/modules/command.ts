@@ -1,7 +1,8 @@
-import { runStep, type StepResult } from '../engine/step.ts'
-import { shQuote } from '../connection/quote.ts'
-import type { Remote } from '../engine/context.ts'
 import { CommandFailedError } from '../connection/errors.ts'
+import { predict, type Prediction } from '../engine/facts.ts'
+import type { Handler } from '../engine/handlers.ts'
+import { runStep, type StepResult } from '../engine/step.ts'
+import { commandSucceeds, pathExists } from '../facts/command.ts'
 
 /** A shell command, either plain text or built by `sh```, whose `display` masks secrets. */
 export type CommandText = string | { readonly script: string; readonly display: string }
@@ -10,46 +11,44 @@ export type CommandText = string | { readonly script: string; readonly display: 
 export interface CommandOptions {
   /** Skip when this path exists on the host (the command is assumed to create it). */
   readonly creates?: string
-  /** Skip when this shell command exits 0. */
+  /** Skip when this read-only shell command exits 0. */
   readonly unless?: CommandText
   /** Name shown in output; defaults to the (masked) command. */
   readonly name?: string
   /** Exit codes counted as success; default `[0]`. */
   readonly okCodes?: readonly number[]
+  /** Handlers to run at the end of the play when the command runs. */
+  readonly notify?: readonly Handler[]
+}
+
+function text(cmd: CommandText): { script: string; display: string } {
+  return typeof cmd === 'string' ? { script: cmd, display: cmd } : cmd
 }
 
 /**
- * Runs a shell command through `sh` on the current host. Reported as a change each time it runs;
- * with `creates` or `unless` it is skipped once the guard holds, which makes it idempotent.
+ * Runs a shell command through `sh` on the current host. Without a guard it runs, and is reported
+ * as a change, every time (it is not idempotent); with `creates` or `unless` it is skipped once the
+ * guard holds. In check mode a guarded command is predicted to satisfy its `creates` path.
  */
 export function command(cmd: CommandText, opts: CommandOptions = {}): Promise<StepResult> {
-  const { script, display } = typeof cmd === 'string' ? { script: cmd, display: cmd } : cmd
+  const { script, display } = text(cmd)
   const okCodes = opts.okCodes ?? [0]
   return runStep({
     name: opts.name ?? display,
-    async plan(remote) {
-      if (await guardHolds(remote, opts)) return { changes: [] }
+    notify: opts.notify,
+    async plan(ctx) {
+      if (opts.creates !== undefined && (await ctx.fact(pathExists, opts.creates))) return { changes: [] }
+      if (opts.unless !== undefined && (await ctx.fact(commandSucceeds, text(opts.unless).script))) return { changes: [] }
+      const predictions: Prediction[] = opts.creates !== undefined ? [predict(pathExists, [opts.creates], true)] : []
       return {
         changes: [{ resource: `command:${display}`, action: 'run' }],
-        async apply(r) {
-          const res = await r.exec(script, { display })
-          if (!okCodes.includes(res.code)) throw new CommandFailedError(r.host, display, res.code, res.stderr)
+        predict: predictions,
+        async apply(remote) {
+          const res = await remote.exec(script, { display })
+          if (!okCodes.includes(res.code)) throw new CommandFailedError(remote.host, display, res.code, res.stderr)
           return { stdout: res.stdout, stderr: res.stderr }
         },
       }
     },
   })
-}
-
-async function guardHolds(remote: Remote, opts: CommandOptions): Promise<boolean> {
-  if (opts.creates !== undefined) {
-    const res = await remote.exec(`test -e ${shQuote(opts.creates)}`)
-    if (res.code === 0) return true
-  }
-  if (opts.unless !== undefined) {
-    const { script, display } = typeof opts.unless === 'string' ? { script: opts.unless, display: opts.unless } : opts.unless
-    const res = await remote.exec(script, { display })
-    if (res.code === 0) return true
-  }
-  return false
 }

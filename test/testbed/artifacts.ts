@@ -31,10 +31,14 @@ export function knownHosts(hosts: ArtifactHost[]): string {
   }).join('')
 }
 
-/** ssh_config: one self-contained block per host (no `Host *`), jump-only hosts with ProxyJump. */
+/**
+ * ssh_config: one self-contained block per host (no `Host *`), jump-only hosts with ProxyJump.
+ * Each block matches the name and the address, because havn (like Ansible) looks a host up in ssh
+ * config by its inventory address when it has one.
+ */
 export function sshConfig(hosts: ArtifactHost[], identityFile: string, knownHostsFile: string): string {
   return hosts.map((h) => [
-    `Host ${h.name}`,
+    `Host ${h.name} ${h.address}`,
     `  HostName ${h.address}`,
     '  Port 22',
     '  User root',

@@ -16,6 +16,7 @@ function fakeSession(host: string, log: string[], existing = new Set<string>()):
   return {
     host,
     async exec(script) {
+      if (script.includes('havn.lock')) return { code: 0, stdout: script.includes('mkdir') ? 'acquired\n---\n' : '', stderr: '' }
       log.push(`${host}: ${script}`)
       const m = /^test -e '(.*)'$/.exec(script)
       if (m) return { code: existing.has(m[1]!) ? 0 : 1, stdout: '', stderr: '' }

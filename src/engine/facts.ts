@@ -1,0 +1,66 @@
+import type { Executed, Remote } from './context.ts'
+
+/** A read-only question to a host: a shell command and a pure parser of its result. */
+export interface Fact<A extends readonly unknown[], T> {
+  /** `domain.thing`; with the arguments it keys the per-host cache and recorded test fixtures. */
+  readonly name: string
+  command(...args: A): string
+  parse(result: Executed, ...args: A): T
+}
+
+/** Declares a fact; the identity function, there for inference and for a uniform shape. */
+export function defineFact<A extends readonly unknown[], T>(fact: Fact<A, T>): Fact<A, T> {
+  return fact
+}
+
+/** A fact's value as it will read once a planned change is made; used to keep check runs coherent. */
+export interface Prediction {
+  readonly key: string
+  readonly value: unknown
+}
+
+/** The cache key of a fact call. */
+export function factKey<A extends readonly unknown[]>(fact: Fact<A, unknown>, args: A): string {
+  return `${fact.name} ${JSON.stringify(args)}`
+}
+
+/** States that `fact(...args)` will read `value` after the step's change. */
+export function predict<A extends readonly unknown[], T>(fact: Fact<A, T>, args: A, value: T): Prediction {
+  return { key: factKey(fact, args), value }
+}
+
+/**
+ * Per-host fact cache. Reads are lazy and shared between concurrent callers; the whole cache is
+ * dropped after any change on the host, and in check runs predictions stand in for real reads.
+ */
+export class FactCache {
+  private readonly entries = new Map<string, Promise<unknown>>()
+  private readonly remote: Remote
+
+  constructor(remote: Remote) {
+    this.remote = remote
+  }
+
+  /** The fact's value, read from the host at most once until the cache is dropped. */
+  read<A extends readonly unknown[], T>(fact: Fact<A, T>, args: A): Promise<T> {
+    const key = factKey(fact, args)
+    let hit = this.entries.get(key) as Promise<T> | undefined
+    if (!hit) {
+      hit = this.remote.exec(fact.command(...args), { display: `fact ${fact.name}` }).then((res) => fact.parse(res, ...args))
+      this.entries.set(key, hit)
+      // A failed read must not poison later reads.
+      hit.catch(() => this.entries.delete(key))
+    }
+    return hit
+  }
+
+  /** Forgets everything: the host changed. */
+  drop(): void {
+    this.entries.clear()
+  }
+
+  /** Records what facts will read after a change that a check run does not make. */
+  assume(predictions: readonly Prediction[]): void {
+    for (const p of predictions) this.entries.set(p.key, Promise.resolve(p.value))
+  }
+}
