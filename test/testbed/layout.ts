@@ -2,10 +2,22 @@ import { createHash } from 'node:crypto'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+/**
+ * Which pair of /16 subnets this process's beds use: `HAVN_TESTBED_SLOT` (0–19, default 0) lets
+ * several beds run side by side, e.g. one per developer task, each with its own state folder.
+ */
+export const SLOT = parseSlot(process.env.HAVN_TESTBED_SLOT)
 /** Root-namespace subnet of reachable hosts; the bridge holds the gateway address. */
-export const SUBNET = '10.213'
+export const SUBNET = `10.${213 + 2 * SLOT}`
 /** Subnet behind host 1; the root namespace has an `unreachable` route for it, never an address. */
-export const HIDDEN_SUBNET = '10.214'
+export const HIDDEN_SUBNET = `10.${214 + 2 * SLOT}`
+
+function parseSlot(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 0
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 0 || n > 19) throw new Error(`testbed: HAVN_TESTBED_SLOT must be a whole number from 0 to 19, got '${raw}'`)
+  return n
+}
 /** Gateway address on each subnet (on the bridge for SUBNET, on host 1's eth1 for HIDDEN_SUBNET). */
 export const GATEWAY_SUFFIX = '0.1'
 /** Prefix length of both subnets. */
