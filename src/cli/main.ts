@@ -30,15 +30,16 @@ function runOptions<Args extends unknown[]>(cmd: Command<Args>) {
 
 runOptions(program.command('run').argument('<playbook>', 'playbook file (.ts or .js)').description('apply a playbook'))
   .option('--check', 'predict changes without making them')
+  .option('--diff', 'show text changes as unified diffs')
   .action(async (playbook, opts) => {
     const { runCommand } = await import('./run-command.ts')
-    process.exitCode = await runCommand(playbook, { ...opts, check: opts.check ?? false })
+    process.exitCode = await runCommand(playbook, { ...opts, check: opts.check ?? false, diff: opts.diff ?? false })
   })
 
-runOptions(program.command('check').argument('<playbook>', 'playbook file (.ts or .js)').description('dry run: report what would change; nothing on any host changes'))
+runOptions(program.command('check').argument('<playbook>', 'playbook file (.ts or .js)').description('dry run with diffs (run --check --diff): report what would change; nothing on any host changes'))
   .action(async (playbook, opts) => {
     const { runCommand } = await import('./run-command.ts')
-    process.exitCode = await runCommand(playbook, { ...opts, check: true })
+    process.exitCode = await runCommand(playbook, { ...opts, check: true, diff: true })
   })
 
 program

@@ -1,4 +1,5 @@
 import { connect, type ConnectOptions } from '../connection/index.ts'
+import { secretValues } from '../connection/quote.ts'
 import type { Session } from '../engine/run.ts'
 import { runPlaybook } from '../engine/run.ts'
 import { setErrorClassifier } from '../engine/step.ts'
@@ -16,6 +17,8 @@ import { readBecomePassword, redact } from './secrets.ts'
 export interface RunCommandOptions {
   readonly inventory: string
   readonly check: boolean
+  /** Show text changes as unified diffs. */
+  readonly diff: boolean
   readonly limit?: string
   readonly forks?: number
   readonly output?: OutputFormat
@@ -42,8 +45,12 @@ export async function runCommand(playbookPath: string, opts: RunCommandOptions):
     if (becomePassword) secrets.push(becomePassword)
 
     const tty = process.stdout.isTTY === true
-    const reporter = await createReporter(opts.output ?? (tty ? 'human' : 'line'), (t) => process.stdout.write(t), { tty, color: tty && !process.env.NO_COLOR })
-    const emit = (e: RunEvent) => reporter.onEvent(secrets.length ? (JSON.parse(redact(JSON.stringify(e), secrets.map(jsonEscaped))) as RunEvent) : e)
+    const reporter = await createReporter(opts.output ?? (tty ? 'human' : 'line'), (t) => process.stdout.write(t), { tty, color: tty && !process.env.NO_COLOR, diff: opts.diff })
+    // Last line of defence: modules mask secrets themselves, but nothing secret may reach a reporter.
+    const emit = (e: RunEvent) => {
+      const known = [...secrets, ...secretValues()]
+      reporter.onEvent(known.length ? (JSON.parse(redact(JSON.stringify(e), known.map(jsonEscaped))) as RunEvent) : e)
+    }
 
     const connectOptions: ConnectOptions = {
       knownHostsFile: opts.knownHosts,
@@ -71,7 +78,7 @@ export async function runCommand(playbookPath: string, opts: RunCommandOptions):
     return exitCodeFor(recap, { check: opts.check, detailed: opts.detailedExitcode ?? false })
   } catch (err) {
     if (reportInputError(err)) return EXIT.input
-    process.stderr.write(`havn: internal error: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err), secrets)}\n`)
+    process.stderr.write(`havn: internal error: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err), [...secrets, ...secretValues()])}\n`)
     return EXIT.failed
   }
 }

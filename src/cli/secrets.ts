@@ -44,9 +44,12 @@ async function askHidden(prompt: string): Promise<string> {
   })
 }
 
-/** Replaces every occurrence of each secret in `text` with `***`. */
+/** Shorter values would mangle ordinary output; nobody's secret is that short. */
+const MIN_REDACTED_LENGTH = 4
+
+/** Replaces every occurrence of each secret in `text` with `***`, longest first. */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text
-  for (const s of secrets) if (s) out = out.split(s).join('***')
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) if (s.length >= MIN_REDACTED_LENGTH) out = out.split(s).join('***')
   return out
 }

@@ -6,7 +6,10 @@ export interface ShellCommand {
   readonly display: string
 }
 
-const SECRET = Symbol('havn.secret')
+const SECRET = Symbol.for('havn.secret')
+
+/** Every secret value created in this process, so output can be scrubbed of them as a last resort. */
+const created = new Set<string>()
 
 /** A sensitive string: prints as `***` everywhere (toString, JSON, inspect); `reveal()` gives the value. */
 export class Secret {
@@ -15,6 +18,7 @@ export class Secret {
 
   constructor(value: string) {
     this.#value = value
+    created.add(value)
   }
 
   /** The real value; call only where it must reach the host. */
@@ -40,9 +44,19 @@ export function secret(value: string): Secret {
   return new Secret(value)
 }
 
-/** True for values created by {@link secret}. */
+/** True for values created by {@link secret}, also across duplicate copies of this module. */
 export function isSecret(v: unknown): v is Secret {
-  return v instanceof Secret
+  return typeof v === 'object' && v !== null && (v as { [SECRET]?: unknown })[SECRET] === true
+}
+
+/** Marks a plain value as secret without wrapping it (e.g. sensitive file content), for scrubbing. */
+export function registerSecret(value: string): void {
+  created.add(value)
+}
+
+/** Every value passed to `secret()` or `registerSecret()` so far. */
+export function secretValues(): readonly string[] {
+  return [...created]
 }
 
 /** Quotes one word for POSIX sh (dash, bash, busybox): `'…'` with every `'` written as `'\''`. */

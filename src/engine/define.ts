@@ -1,4 +1,5 @@
 /** The authoring vocabulary: roles, plays and playbooks, as plain typed data. */
+import type { Fact } from './facts.ts'
 
 /** What a role sees of the host it runs on. Facts and published values arrive with the step engine. */
 export interface HostInfo {
@@ -7,6 +8,23 @@ export interface HostInfo {
   readonly groups: readonly string[]
   /** The host's merged inventory vars (connection keys removed). */
   readonly vars: Readonly<Record<string, unknown>>
+}
+
+/** A fact, as roles see it: a pure read of the host. */
+export interface FactReader {
+  <A extends readonly unknown[], T>(fact: Fact<A, T>, ...args: A): Promise<T>
+}
+
+/**
+ * The host a role runs on: its inventory data, its facts (cached; in a check run they include
+ * predicted changes), and values shared between hosts across plays.
+ */
+export interface Host extends HostInfo {
+  readonly fact: FactReader
+  /** Shares a value with roles on other hosts in later plays (plays are barriers). */
+  publish(key: string, value: unknown): void
+  /** Values hosts published under `key` in earlier plays, by host name. */
+  published<T = unknown>(key: string): Readonly<Record<string, T>>
 }
 
 /** A JSON Schema object; validated with ajv in `src/schema`. */
@@ -18,7 +36,7 @@ export interface Role<V extends object> {
   /** Checked per host, after merging defaults, inventory and play vars, before any host is contacted. */
   readonly schema?: JsonSchema
   readonly defaults?: Partial<V>
-  run(vars: V, host: HostInfo): Promise<void>
+  run(vars: V, host: Host): Promise<void>
 }
 
 /** A role bound to the inline vars a play gives it. */
@@ -43,7 +61,7 @@ export interface Play {
   readonly hosts: string
   readonly roles?: readonly RoleUse[]
   /** Inline steps run after the roles, for small plays that need no role of their own. */
-  readonly run?: (host: HostInfo) => Promise<void>
+  readonly run?: (host: Host) => Promise<void>
   /** Run every step through sudo unless the step says otherwise. */
   readonly become?: boolean
 }

@@ -1,10 +1,10 @@
-import type { HostInfo } from './define.ts'
+import type { Host } from './define.ts'
 import { shQuote } from '../connection/quote.ts'
 
 /** Work that runs once at the end of a play on the hosts where a step notified it. */
 export interface Handler {
   readonly name: string
-  run(host: HostInfo): Promise<void>
+  run(host: Host): Promise<void>
 }
 
 const registry = new Map<string, Handler>()
@@ -13,7 +13,7 @@ const registry = new Map<string, Handler>()
  * Defines a handler and registers it by name, so a notification left on a host by an interrupted
  * run can be honoured by the next run of any playbook that imports it. Names must be unique.
  */
-export function defineHandler(name: string, run: (host: HostInfo) => Promise<void>): Handler {
+export function defineHandler(name: string, run: (host: Host) => Promise<void>): Handler {
   if (!/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/.test(name)) throw new Error(`handler name '${name}' may only hold letters, digits and . _ : @ -`)
   const existing = registry.get(name)
   if (existing && existing.run !== run) throw new Error(`handler '${name}' is defined twice`)

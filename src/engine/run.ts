@@ -1,6 +1,6 @@
 import { Limiter } from '../connection/limiter.ts'
 import { withHost, type HostRun, type Remote } from './context.ts'
-import type { Playbook, Play } from './define.ts'
+import type { Host, Playbook, Play } from './define.ts'
 import type { Emit, ErrorInfo, HostRecap, RunEvent } from './events.ts'
 import { FactCache } from './facts.ts'
 import { clearNotification, handlerNamed } from './handlers.ts'
@@ -69,6 +69,9 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
   emit({ type: 'run:start', playbook: opts.playbook.name, mode: opts.check ? 'check' : 'apply', hosts: allHosts })
 
   const states = new Map<string, Promise<HostState | undefined>>()
+  /** Values published in finished plays (visible) and in the current one (visible after it). */
+  const published = new Map<string, Map<string, unknown>>()
+  let publishing = new Map<string, Map<string, unknown>>()
   const dead = new Set<string>()
   const limiter = new Limiter(Math.max(1, opts.forks ?? DEFAULT_FORKS))
 
@@ -78,6 +81,8 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
       const hosts = p.hosts.filter((h) => !dead.has(h.name))
       emit({ type: 'play:start', play: p.name, hosts: hosts.map((h) => h.name) })
       await Promise.all(hosts.map((host) => limiter.run(() => runHost(host, p))))
+      for (const [key, byHost] of publishing) published.set(key, new Map([...(published.get(key) ?? []), ...byHost]))
+      publishing = new Map()
       emit({ type: 'play:end', play: p.name })
     }
   } finally {
@@ -151,16 +156,26 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
       },
       notified: state.notified,
     }
+    const handle: Host = {
+      ...host,
+      fact: (fact, ...args) => state.facts.read(fact, args),
+      publish(key, value) {
+        let byHost = publishing.get(key)
+        if (!byHost) publishing.set(key, (byHost = new Map()))
+        byHost.set(host.name, value)
+      },
+      published: <T,>(key: string) => Object.fromEntries(published.get(key) ?? []) as Record<string, T>,
+    }
     let failed = false
     try {
       await withHost(run, async () => {
         for (const bound of p.roles.get(host.name) ?? []) {
           run.role = bound.use.role.name
-          await bound.use.role.run(bound.vars as never, host)
+          await bound.use.role.run(bound.vars as never, handle)
         }
         run.role = undefined
-        await p.play.run?.(host)
-        await flushHandlers(run)
+        await p.play.run?.(handle)
+        await flushHandlers(run, handle)
       })
     } catch (err) {
       failed = true
@@ -174,7 +189,7 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
   }
 
   /** Runs each notified handler once, in notification order; a marker is cleared only after success. */
-  async function flushHandlers(run: HostRun): Promise<void> {
+  async function flushHandlers(run: HostRun, handle: Host): Promise<void> {
     for (const name of [...run.notified]) {
       const handler = handlerNamed(name)
       run.role = `handler ${name}`
@@ -183,7 +198,7 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
         run.notified.delete(name)
         continue
       }
-      await handler.run(run.host)
+      await handler.run(handle)
       if (!run.check) await run.remote.exec(clearNotification(name), { display: `clear notification ${name}` })
       run.notified.delete(name)
     }

@@ -1,6 +1,7 @@
 import { InputError, type InputLocation } from './errors.ts'
 import type { HostInfo, Play, RoleUse } from './define.ts'
 import { validateSchema } from '../schema/validate.ts'
+import { isSecret } from '../connection/quote.ts'
 
 /** A host as the engine needs it: the inventory's view plus where each var came from. */
 export interface EngineHost extends HostInfo {
@@ -33,13 +34,21 @@ export function bindRole(use: RoleUse, host: EngineHost, where: { playbookFile: 
   }
   Object.assign(vars, use.vars)
   const problems = role.schema
-    ? validateSchema(role.schema, vars).map((p) => {
+    ? validateSchema(role.schema, revealForSchema(vars)).map((p) => {
         const key = p.pointer.split('/')[1] ?? ''
         const file = key in use.vars ? where.playbookFile : fromInventory.has(key) ? host.varSources?.[key]?.file : undefined
         return { message: p.message, at: { file, host: host.name, role: role.name, pointer: p.pointer } }
       })
     : []
   return { bound: { use, vars }, problems }
+}
+
+/** A secret is validated as the string it stands for; errors show types, never values. */
+function revealForSchema(value: unknown): unknown {
+  if (isSecret(value)) return value.reveal()
+  if (Array.isArray(value)) return value.map(revealForSchema)
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealForSchema(v)]))
+  return value
 }
 
 function schemaProperties(schema: unknown): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import type { Change, HostRecap, StepStatus } from '../engine/events.ts'
+import { diffStat, isTextChange, unifiedDiff } from './diff.ts'
 
 /** Minimal ANSI styling that becomes a no-op when colour is off. */
 export function palette(color: boolean) {
@@ -27,14 +28,16 @@ export function statusLabel(status: StepStatus, p: Palette): string {
   }
 }
 
-/** One line per change: `~ resource field: before -> after`, masked when sensitive. */
-export function changeLines(change: Change): string[] {
+/**
+ * The lines that show one change: `~ resource field: before -> after` for scalars; for text, a
+ * unified diff when `diff` is on, else a `+N -M lines` summary. Sensitive values are never shown.
+ */
+export function changeLines(change: Change, opts: { diff: boolean }): string[] {
   const sigil = change.action === 'create' ? '+' : change.action === 'delete' ? '-' : change.action === 'run' ? '>' : '~'
   const head = `${sigil} ${change.resource}${change.field ? ` ${change.field}` : ''}`
   if (change.sensitive) return [`${head}: (sensitive, changed)`]
   if (change.before === undefined && change.after === undefined) return [head]
-  const multiline = (change.before ?? '').includes('\n') || (change.after ?? '').includes('\n')
-  if (multiline) return [`${head}: content changed`]
+  if (isTextChange(change)) return opts.diff ? [`${head}:`, ...unifiedDiff(change).map((l) => `  ${l}`)] : [`${head}: changed (${diffStat(change)})`]
   return [`${head}: ${change.before ?? '(none)'} -> ${change.after ?? '(none)'}`]
 }
 

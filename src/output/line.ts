@@ -11,9 +11,12 @@ export class LineReporter implements Reporter {
   private readonly p: Palette
   private width = 0
 
-  constructor(write: Write, opts: { color: boolean }) {
+  private readonly diff: boolean
+
+  constructor(write: Write, opts: { color: boolean; diff: boolean }) {
     this.write = write
     this.p = palette(opts.color)
+    this.diff = opts.diff
   }
 
   onEvent(e: RunEvent): void {
@@ -29,7 +32,7 @@ export class LineReporter implements Reporter {
         const title = e.role ? `${e.role} › ${e.step}` : e.step
         const body: string[] = []
         // A command's own run is already told by the status; its output follows instead.
-        for (const c of e.changes) if (c.action !== 'run') body.push(...changeLines(c))
+        for (const c of e.changes) if (c.action !== 'run') body.push(...changeLines(c, { diff: this.diff }))
         if (e.reason) body.push(`reason: ${e.reason}`)
         if (e.stdout) body.push(...trimEnd(e.stdout).split('\n'))
         if (e.error) {

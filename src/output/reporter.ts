@@ -13,8 +13,8 @@ export type OutputFormat = 'human' | 'line' | 'json'
 export type Write = (text: string) => void
 
 /** Builds the reporter for a format; `human` falls back to `line` when stdout is not a terminal. */
-export async function createReporter(format: OutputFormat, write: Write, opts: { tty: boolean; color: boolean }): Promise<Reporter> {
+export async function createReporter(format: OutputFormat, write: Write, opts: { tty: boolean; color: boolean; diff: boolean }): Promise<Reporter> {
   if (format === 'json') return new (await import('./json.ts')).JsonReporter(write)
   const { LineReporter } = await import('./line.ts')
-  return new LineReporter(write, { color: opts.color && (format === 'human' ? opts.tty : false) })
+  return new LineReporter(write, { color: opts.color && (format === 'human' ? opts.tty : false), diff: opts.diff })
 }

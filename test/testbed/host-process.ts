@@ -30,6 +30,8 @@ ln -s /proc/self/fd "$M/dev/fd"; ln -s /proc/self/fd/0 "$M/dev/stdin"
 ln -s /proc/self/fd/1 "$M/dev/stdout"; ln -s /proc/self/fd/2 "$M/dev/stderr"
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$M/run"
 mkdir -m 0755 "$M/run/sshd"; mkdir -m 1777 "$M/run/lock"
+# /tmp is a tmpfs, as on current Debian: scratch files never reach the host's overlay upper layer.
+mount -t tmpfs -o mode=1777,nosuid,nodev,size=512m tmpfs "$M/tmp"
 mount --bind "$REPO" "$M${REPO_MOUNT}"
 mount -o remount,bind,ro "$M${REPO_MOUNT}"
 hostname "$NAME"

@@ -135,3 +135,51 @@ describe('exitCodeFor', () => {
     expect(exitCodeFor({ a: { ...base, ok: 3 } }, { check: true, detailed: false })).toBe(0)
   })
 })
+
+describe('handlers and published values', () => {
+  it('runs a notified handler once at the end of the play, after every step of the host', async () => {
+    const { defineHandler } = await import('../../src/engine/handlers.ts')
+    const reload = defineHandler('test-reload-once', async () => {
+      await command('reload it')
+    })
+    const p = definePlaybook({
+      name: 'h',
+      plays: [{ hosts: 'all', async run() { await command('change one', { notify: [reload] }); await command('change two', { notify: [reload] }); await command('last') } }],
+    })
+    const { log } = await run(p, ['a'])
+    const steps = log.map((l) => l.replace(/^a: /, '')).filter((l) => !l.startsWith('for d in'))
+    expect(steps.map((l) => l.split('\n').at(-1))).toEqual(['change one', 'change two', 'last', 'reload it'])
+    // The notification marker is written in the same command as the change, before it.
+    expect(steps[0]).toMatch(/^\{ d=.*test-reload-once.*\|\| exit 97\nchange one$/s)
+    expect(log.some((l) => l.includes('rm -f') && l.includes('test-reload-once'))).toBe(true)
+  })
+
+  it('predicts a handler in check mode without running anything', async () => {
+    const { defineHandler } = await import('../../src/engine/handlers.ts')
+    const restart = defineHandler('test-restart-check', async () => {
+      await command('restart it')
+    })
+    const p = definePlaybook({ name: 'hc', plays: [{ hosts: 'all', async run() { await command('change', { notify: [restart] }) } }] })
+    const { log, evs } = await run(p, ['a'], { check: true })
+    expect(log).toEqual([])
+    expect(evs.filter((e) => e.type === 'step:end').map((e) => e.type === 'step:end' && [e.role, e.step, e.status])).toEqual([
+      [undefined, 'change', 'would-change'],
+      ['handler test-restart-check', 'restart it', 'would-change'],
+    ])
+  })
+
+  it('shows values published in an earlier play to every host, and not within the same play', async () => {
+    const seen: Record<string, unknown> = {}
+    const p = definePlaybook({
+      name: 'pub',
+      plays: [
+        { hosts: 'all', async run(h) { h.publish('key', `${h.name}-pub`); seen[`${h.name}-same-play`] = h.published('key') } },
+        { hosts: 'all', async run(h) { seen[h.name] = h.published('key') } },
+      ],
+    })
+    await run(p, ['a', 'b'])
+    expect(seen.a).toEqual({ a: 'a-pub', b: 'b-pub' })
+    expect(seen.b).toEqual({ a: 'a-pub', b: 'b-pub' })
+    expect(seen['a-same-play']).toEqual({})
+  })
+})
