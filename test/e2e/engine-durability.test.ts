@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process'
+import { describe, expect, inject, it } from 'vitest'
+import { hostExec } from '../testbed/index.ts'
+import { events, havn, REPO } from './cli.ts'
+import { bedHosts, hostsYaml, writeInventory } from './support.ts'
+
+const bed = inject('testbed')
+const ssh = ['--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts]
+
+/** Starts havn in the background and resolves once its stdout contains `marker`. */
+function startUntil(args: string[], marker: RegExp): Promise<{ pid: number; done: Promise<number | null> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [`${REPO}bin/havn.js`, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const done = new Promise<number | null>((r) => child.on('close', r))
+    let out = ''
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`havn never printed ${marker}: ${out}`))
+    }, 60_000)
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (marker.test(out)) {
+        clearTimeout(timer)
+        resolve({ pid: child.pid!, done })
+      }
+    })
+  })
+}
+
+describe('durable handlers', () => {
+  it('runs a handler on the next run when the run that notified it was killed before the handler', async () => {
+    const [host] = bedHosts(bed, ['host13'])
+    await hostExec(bed, 'host13', 'rm -f /root/changed /root/handled.log')
+    const slow = writeInventory({ 'hosts.yaml': hostsYaml([host!], () => 'sleepSeconds: 30') })
+    const first = await startUntil(['run', 'test/e2e/playbooks/slow-handler.ts', '-i', slow, ...ssh, '--output', 'json'], /"step":"slow step"/)
+    process.kill(first.pid, 'SIGKILL')
+    await first.done
+    expect((await hostExec(bed, 'host13', 'test -e /root/changed && echo yes')).stdout.trim()).toBe('yes')
+    expect((await hostExec(bed, 'host13', 'cat /root/handled.log 2>/dev/null | wc -l')).stdout.trim()).toBe('0')
+    // The killed run's lock is stale; this run must say so, then --break-lock clears it.
+    const fast = writeInventory({ 'hosts.yaml': hostsYaml([host!]) })
+    const locked = await havn(['run', 'test/e2e/playbooks/slow-handler.ts', '-i', fast, ...ssh, '--output', 'json'])
+    expect(locked.code).toBe(1)
+    expect(locked.stdout).toContain('stale')
+    expect(locked.stdout).toContain('--break-lock')
+
+    const second = await havn(['run', 'test/e2e/playbooks/slow-handler.ts', '-i', fast, ...ssh, '--output', 'json', '--break-lock'])
+    expect(second.code).toBe(0)
+    const steps = events(second.stdout).filter((e) => e.type === 'step:end')
+    expect(steps.map((e) => [e.role ?? null, e.step, e.status])).toEqual([
+      [null, 'make change', 'ok'],
+      ['handler e2e-record-handled', 'record handled', 'changed'],
+    ])
+    expect((await hostExec(bed, 'host13', 'cat /root/handled.log')).stdout).toBe('handled\n')
+
+    const third = await havn(['run', 'test/e2e/playbooks/slow-handler.ts', '-i', fast, ...ssh, '--output', 'json'])
+    expect(third.code).toBe(0)
+    expect(events(third.stdout).filter((e) => e.type === 'step:end').map((e) => e.status)).toEqual(['ok'])
+    expect((await hostExec(bed, 'host13', 'cat /root/handled.log')).stdout).toBe('handled\n')
+  })
+})
+
+describe('run lock', () => {
+  it('lets one of two concurrent runs proceed and makes the other exit quickly, naming the holder', async () => {
+    const [host] = bedHosts(bed, ['host14'])
+    await hostExec(bed, 'host14', 'rm -f /root/changed /root/handled.log')
+    const inv = writeInventory({ 'hosts.yaml': hostsYaml([host!], () => 'sleepSeconds: 8') })
+    const first = await startUntil(['run', 'test/e2e/playbooks/slow-handler.ts', '-i', inv, ...ssh, '--output', 'json'], /"step":"slow step"/)
+    const second = await havn(['run', 'test/e2e/playbooks/slow-handler.ts', '-i', inv, ...ssh, '--output', 'json'])
+    expect(second.code).toBe(1)
+    expect(second.ms).toBeLessThan(5_000)
+    const failure = events(second.stdout).find((e) => e.type === 'step:end' && e.status === 'failed')!
+    expect(failure.step).toBe('take run lock')
+    expect(failure.error.message).toMatch(new RegExp(`locked by \\w+@\\S+ \\(pid ${first.pid}\\) running .*slow-handler.ts since \\d{4}-`))
+    expect(await first.done).toBe(0)
+    // Once the first run is done, the lock is gone.
+    const after = await havn(['run', 'test/e2e/playbooks/slow-handler.ts', '-i', writeInventory({ 'hosts.yaml': hostsYaml([host!]) }), ...ssh])
+    expect(after.code).toBe(0)
+  })
+})
