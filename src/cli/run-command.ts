@@ -62,6 +62,14 @@ export async function runCommand(playbookPath: string, opts: RunCommandOptions):
       becomePassword,
     }
     setErrorClassifier(classifyError)
+    // First Ctrl-C: start nothing new, let steps in flight finish, print the recap. Second: leave now.
+    const interrupt = new AbortController()
+    const onSigint = () => {
+      if (interrupt.signal.aborted) process.exit(EXIT.interrupted)
+      process.stderr.write('havn: interrupted; finishing steps in flight (Ctrl-C again to quit at once)\n')
+      interrupt.abort()
+    }
+    process.on('SIGINT', onSigint)
     const { recap } = await runPlaybook({
       playbook,
       playbookFile: file,
@@ -73,8 +81,10 @@ export async function runCommand(playbookPath: string, opts: RunCommandOptions):
       emit,
       forks: opts.forks,
       breakLock: opts.breakLock,
-    })
+      signal: interrupt.signal,
+    }).finally(() => process.off('SIGINT', onSigint))
     await reporter.close()
+    if (interrupt.signal.aborted) return EXIT.interrupted
     return exitCodeFor(recap, { check: opts.check, detailed: opts.detailedExitcode ?? false })
   } catch (err) {
     if (reportInputError(err)) return EXIT.input

@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto'
+import { posix } from 'node:path'
+import { shQuote } from '../connection/quote.ts'
+import type { Executed } from '../engine/context.ts'
+import { defineFact } from '../engine/facts.ts'
+
+/** Files up to this size are fetched with their content (for diffs and line/ini edits). */
+export const MAX_TEXT_BYTES = 256 * 1024
+
+/** Who a new file would belong to, and the umask it would be created under, on this host. */
+export interface Creator {
+  readonly owner: string
+  readonly group: string
+  readonly umask: number
+}
+
+/** Owner/group as names (`UNKNOWN` when the id has no name) and, when read from the host, as ids. */
+export interface Ownership {
+  readonly owner: string
+  readonly group: string
+  readonly uid?: number
+  readonly gid?: number
+}
+
+/** A regular file; `content` is set when it is valid UTF-8 of at most {@link MAX_TEXT_BYTES}. */
+export interface RegularFile extends Ownership {
+  readonly kind: 'file'
+  readonly mode: number
+  readonly size: number
+  readonly sha256: string
+  readonly content?: string
+}
+
+/** A directory (the mode includes setuid/setgid/sticky bits). */
+export interface DirectoryState extends Ownership {
+  readonly kind: 'directory'
+  readonly mode: number
+}
+
+/**
+ * What is at a path, without following a final symlink. `absent` also says whether the parent is a
+ * directory and who would own a file created now, so planners can predict new files exactly;
+ * both are optional because other modules may predict `{ kind: 'absent' }` without knowing them.
+ */
+export type FileState =
+  | { readonly kind: 'absent'; readonly parentIsDirectory?: boolean; readonly creator?: Creator }
+  | RegularFile
+  | DirectoryState
+  | { readonly kind: 'symlink'; readonly target: string }
+  | { readonly kind: 'other' }
+
+/** Shell that prints the state of `path` in the line format {@link parseFileState} reads. */
+export function fileStateCommand(path: string): string {
+  const p = shQuote(path)
+  const parent = shQuote(posix.dirname(path))
+  const fmt = shQuote('%a %u %g %s %U %G')
+  return [
+    `p=${p}`,
+    `if [ -L "$p" ]; then echo symlink; readlink -- "$p"; exit 0; fi`,
+    `if [ -f "$p" ]; then`,
+    `  st=$(stat -c ${fmt} -- "$p") || exit 2`,
+    `  echo "file $st"`,
+    `  sha256sum < "$p" || exit 2`,
+    `  set -- $st`,
+    `  if [ "$4" -le ${MAX_TEXT_BYTES} ]; then base64 < "$p" || exit 2; fi`,
+    `  exit 0`,
+    `fi`,
+    `if [ -d "$p" ]; then st=$(stat -c ${fmt} -- "$p") || exit 2; echo "directory $st"; exit 0; fi`,
+    `if [ -e "$p" ]; then echo other; exit 0; fi`,
+    `if [ -d ${parent} ]; then pd=1; else pd=0; fi`,
+    `echo "absent $pd $(id -un 2>/dev/null || id -u) $(id -gn 2>/dev/null || id -g) $(umask)"`,
+  ].join('\n')
+}
+
+function fail(path: string, res: Executed, why: string): never {
+  const err = res.stderr.trim()
+  throw new Error(`cannot read the state of ${path}: ${why}${res.code ? ` (exit ${res.code})` : ''}${err ? `: ${err}` : ''}`)
+}
+
+function decodeText(bytes: Buffer): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+/** Parses {@link fileStateCommand} output; throws only when the host could not be read. */
+export function parseFileState(res: Executed, path: string): FileState {
+  if (res.code !== 0) fail(path, res, 'the command failed')
+  const lines = res.stdout.split('\n')
+  const head = (lines[0] ?? '').split(' ')
+  switch (head[0]) {
+    case 'symlink':
+      return { kind: 'symlink', target: lines[1] ?? '' }
+    case 'other':
+      return { kind: 'other' }
+    case 'absent': {
+      const [, pd, owner, group, umask] = head
+      if (owner === undefined || group === undefined || umask === undefined) fail(path, res, `unexpected output '${lines[0]}'`)
+      return { kind: 'absent', parentIsDirectory: pd === '1', creator: { owner, group, umask: parseInt(umask, 8) } }
+    }
+    case 'file':
+    case 'directory': {
+      const [kind, mode, uid, gid, size, owner, group] = head
+      if (group === undefined || owner === undefined) fail(path, res, `unexpected output '${lines[0]}'`)
+      const base = { mode: parseInt(mode ?? '', 8), owner, group, uid: Number(uid), gid: Number(gid) }
+      if (kind === 'directory') return { kind, ...base }
+      const sha256 = (lines[1] ?? '').split(' ')[0] ?? ''
+      if (!/^[0-9a-f]{64}$/.test(sha256)) fail(path, res, 'no sha256 sum in the output')
+      const file: RegularFile = { kind: 'file', ...base, size: Number(size), sha256 }
+      const b64 = lines.slice(2).join('')
+      if (Number(size) > MAX_TEXT_BYTES) return file
+      const bytes = Buffer.from(b64, 'base64')
+      // The file may have changed between stat and read; only a consistent read counts as content.
+      if (createHash('sha256').update(bytes).digest('hex') !== sha256) return file
+      const content = decodeText(bytes)
+      return content === undefined ? file : { ...file, content }
+    }
+    default:
+      return fail(path, res, `unexpected output '${lines[0] ?? ''}'`)
+  }
+}
+
+/** What is at a path: absent, a regular file (with its content when small text), a directory, a symlink or other. */
+export const fileState = defineFact({
+  name: 'file.state',
+  command: (path: string) => fileStateCommand(path),
+  parse: (res: Executed, path: string): FileState => parseFileState(res, path),
+})
