@@ -14,6 +14,8 @@ function runOptions<Args extends unknown[]>(cmd: Command<Args>) {
   return cmd
     .requiredOption('-i, --inventory <path>', 'inventory directory (hosts.yaml or index.ts) or file')
     .option('--limit <pattern>', 'only these hosts: names, groups, globs, !exclusions, &intersections')
+    .option('--tags <tags>', 'run only plays and roles with one of these comma-separated tags (roles are tagged with their name)', parseList)
+    .option('--skip-tags <tags>', 'skip plays and roles with any of these comma-separated tags', parseList)
     .option('--forks <n>', 'hosts run in parallel within a play (default: all, capped at 256)', parsePositiveInt)
     .addOption(new Option('--output <format>', 'human (TTY), line (CI) or json (NDJSON)').choices(['human', 'line', 'json'] as const))
     .option('--known-hosts <file>', 'known_hosts file (default: from ssh config, else ~/.ssh/known_hosts)')
@@ -61,6 +63,12 @@ Exit codes:
   3    at least one host was unreachable, and nothing failed
   4    invalid input (inventory, playbook or vars); no host was contacted
   130  interrupted`)
+
+function parseList(value: string): string[] {
+  const items = value.split(',').map((t) => t.trim()).filter(Boolean)
+  if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list of tags')
+  return items
+}
 
 function parsePositiveInt(value: string): number {
   const n = Number(value)

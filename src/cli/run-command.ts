@@ -20,6 +20,8 @@ export interface RunCommandOptions {
   /** Show text changes as unified diffs. */
   readonly diff: boolean
   readonly limit?: string
+  readonly tags?: readonly string[]
+  readonly skipTags?: readonly string[]
   readonly forks?: number
   readonly output?: OutputFormat
   readonly knownHosts?: string
@@ -81,6 +83,8 @@ export async function runCommand(playbookPath: string, opts: RunCommandOptions):
       emit,
       forks: opts.forks,
       breakLock: opts.breakLock,
+      tags: opts.tags,
+      skipTags: opts.skipTags,
       signal: interrupt.signal,
     }).finally(() => process.off('SIGINT', onSigint))
     await reporter.close()

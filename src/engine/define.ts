@@ -43,14 +43,20 @@ export interface Role<V extends object> {
 export interface RoleUse {
   readonly role: Role<object>
   readonly vars: Readonly<Record<string, unknown>>
+  /** Selects this role with `--tags` and `--skip-tags`, besides its play's tags. */
+  readonly tags: readonly string[]
 }
 
 /** Calling a defined role with (partial) vars yields the use a play lists. */
-export type RoleFactory<V extends object> = ((vars?: Partial<V>) => RoleUse) & { readonly role: Role<V> }
+export type RoleFactory<V extends object> = ((vars?: Partial<V>, opts?: { readonly tags?: readonly string[] }) => RoleUse) & { readonly role: Role<V> }
 
 /** Defines a role; the result is called in a play with the vars that override inventory and defaults. */
 export function defineRole<V extends object>(role: Role<V>): RoleFactory<V> {
-  const factory = (vars: Partial<V> = {}): RoleUse => ({ role: role as unknown as Role<object>, vars: { ...vars } })
+  const factory = (vars: Partial<V> = {}, opts: { readonly tags?: readonly string[] } = {}): RoleUse => ({
+    role: role as unknown as Role<object>,
+    vars: { ...vars },
+    tags: [role.name, ...(opts.tags ?? [])],
+  })
   return Object.assign(factory, { role })
 }
 
@@ -64,7 +70,19 @@ export interface Play {
   readonly run?: (host: Host) => Promise<void>
   /** Run every step through sudo unless the step says otherwise. */
   readonly become?: boolean
+  /**
+   * Roll out in batches: a host count, a percentage of the play's hosts (`'25%'`), or a list such
+   * as `[1, '25%', '100%']` whose last entry repeats. Each batch finishes before the next starts.
+   */
+  readonly serial?: BatchSize | readonly BatchSize[]
+  /** Start no new batch (and no later play) once more than this percentage of the play's hosts failed. */
+  readonly maxFailPercent?: number
+  /** Selects the play with `--tags` and `--skip-tags`; its roles inherit them. */
+  readonly tags?: readonly string[]
 }
+
+/** A batch size: a number of hosts, or a percentage of the play's hosts such as `'25%'`. */
+export type BatchSize = number | `${number}%`
 
 /** A whole playbook: plays run in order, each a barrier for all its hosts. */
 export interface Playbook {

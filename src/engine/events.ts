@@ -61,7 +61,16 @@ export type RunEvent =
   | { readonly type: 'host:unreachable'; readonly host: string; readonly error: ErrorInfo }
   | { readonly type: 'host:end'; readonly host: string; readonly play: string; readonly failed: boolean }
   | { readonly type: 'play:end'; readonly play: string }
-  | { readonly type: 'recap'; readonly mode: 'apply' | 'check'; readonly hosts: Readonly<Record<string, HostRecap>>; readonly durationMs: number }
+  | { readonly type: 'batch:start'; readonly play: string; readonly batch: number; readonly of: number; readonly hosts: readonly string[] }
+  | { readonly type: 'run:stopped'; readonly reason: string }
+  | {
+      readonly type: 'recap'
+      readonly mode: 'apply' | 'check'
+      readonly hosts: Readonly<Record<string, HostRecap>>
+      readonly durationMs: number
+      /** Why the run stopped before every selected host ran (spent failure budget, interrupt). */
+      readonly stopped?: string
+    }
 
 /** Receives events; the engine never waits on a reporter. */
 export type Emit = (event: RunEvent) => void

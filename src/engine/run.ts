@@ -8,6 +8,7 @@ import { acquireHostLock } from './lock.ts'
 import { RecapBuilder } from './recap.ts'
 import { InterruptedError, StepFailedError } from './step.ts'
 import { bindPlay, type BoundRole, type EngineHost } from './vars.ts'
+import { batchesOf } from './batches.ts'
 
 /** A connected host; closed by the engine when the run ends. */
 export interface Session extends Remote {
@@ -30,6 +31,10 @@ export interface RunOptions {
   readonly signal?: AbortSignal
   /** Remove a run lock left on a host by a crashed run. */
   readonly breakLock?: boolean
+  /** Run only plays and roles carrying one of these tags (`always` always runs). */
+  readonly tags?: readonly string[]
+  /** Skip plays and roles carrying any of these tags. */
+  readonly skipTags?: readonly string[]
 }
 
 /** Default cap on parallel hosts when `--forks` is not given. */
@@ -75,12 +80,26 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
   const dead = new Set<string>()
   const limiter = new Limiter(Math.max(1, opts.forks ?? DEFAULT_FORKS))
 
+  let stopped: string | undefined
   try {
     for (const p of prepared) {
-      if (opts.signal?.aborted) break
+      if (stopped || opts.signal?.aborted) break
       const hosts = p.hosts.filter((h) => !dead.has(h.name))
       emit({ type: 'play:start', play: p.name, hosts: hosts.map((h) => h.name) })
-      await Promise.all(hosts.map((host) => limiter.run(() => runHost(host, p))))
+      const batches = batchesOf(hosts, p.play.serial, `play '${p.name}'`)
+      let failures = 0
+      for (const [i, batch] of batches.entries()) {
+        if (opts.signal?.aborted) break
+        if (batches.length > 1) emit({ type: 'batch:start', play: p.name, batch: i + 1, of: batches.length, hosts: batch.map((h) => h.name) })
+        const outcomes = await Promise.all(batch.map((host) => limiter.run(() => runHost(host, p))))
+        failures += outcomes.filter((ok) => !ok).length
+        const budget = p.play.maxFailPercent
+        if (budget !== undefined && (failures * 100) / hosts.length > budget) {
+          stopped = `play '${p.name}': ${failures} of ${hosts.length} host(s) failed, over maxFailPercent ${budget}%; no further batch or play was started`
+          emit({ type: 'run:stopped', reason: stopped })
+          break
+        }
+      }
       for (const [key, byHost] of publishing) published.set(key, new Map([...(published.get(key) ?? []), ...byHost]))
       publishing = new Map()
       emit({ type: 'play:end', play: p.name })
@@ -88,9 +107,10 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
   } finally {
     await Promise.all([...states.values()].map(closeHost))
   }
+  if (!stopped && opts.signal?.aborted) stopped = 'interrupted: no new step was started'
   const durationMs = Date.now() - started
   const result = recap.result()
-  emit({ type: 'recap', mode: opts.check ? 'check' : 'apply', hosts: result, durationMs })
+  emit({ type: 'recap', mode: opts.check ? 'check' : 'apply', hosts: result, durationMs, ...(stopped ? { stopped } : {}) })
   return { recap: result, durationMs }
 
   /** Connects and locks a host once per run; undefined when it cannot be used (already reported). */
@@ -130,12 +150,13 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
     await state.session.close().catch(() => undefined)
   }
 
-  async function runHost(host: EngineHost, p: PreparedPlay): Promise<void> {
-    if (opts.signal?.aborted) return
+  /** Runs one play on one host; false when the host failed or could not be reached. */
+  async function runHost(host: EngineHost, p: PreparedPlay): Promise<boolean> {
+    if (opts.signal?.aborted) return true
     const state = await hostState(host, p.name)
     if (!state) {
       dead.add(host.name)
-      return
+      return false
     }
     emit({ type: 'host:start', host: host.name, play: p.name })
     const become = p.play.become ?? false
@@ -183,9 +204,11 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
         // An exception in role code outside any step: report it as a failed pseudo-step.
         emit({ type: 'step:end', host: host.name, role: run.role, step: '(role code)', status: 'failed', changes: [], error: opts.classify(err) })
       }
-      if (!(err instanceof InterruptedError)) dead.add(host.name)
+      if (err instanceof InterruptedError) failed = false
+      else dead.add(host.name)
     }
     emit({ type: 'host:end', host: host.name, play: p.name, failed })
+    return !failed
   }
 
   /** Runs each notified handler once, in notification order; a marker is cleared only after success. */
@@ -207,10 +230,23 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
 }
 
 function preparePlays(opts: RunOptions): PreparedPlay[] {
-  return opts.playbook.plays.map((play, i) => {
+  const wanted = (tags: readonly string[]) => isSelected(tags, opts.tags, opts.skipTags)
+  return opts.playbook.plays.flatMap((play, i) => {
     const name = play.name ?? `play ${i + 1} (${play.hosts})`
     const names = opts.select(play.hosts, `play '${name}' hosts`)
     const hosts = names.map((n) => opts.hosts.get(n)).filter((h): h is EngineHost => h !== undefined)
-    return { play, name, hosts, roles: bindPlay(play, hosts, opts.playbookFile) }
+    batchesOf(hosts, play.serial, `play '${name}'`)
+    const playTags = play.tags ?? []
+    const roles = (play.roles ?? []).filter((use) => wanted([...playTags, ...use.tags]))
+    const selected: Play = { ...play, roles, run: play.run && wanted(playTags) ? play.run : undefined }
+    if (roles.length === 0 && !selected.run) return []
+    return [{ play: selected, name, hosts, roles: bindPlay(selected, hosts, opts.playbookFile) }]
   })
+}
+
+/** Ansible's rule: with `--tags`, only tagged work (or `always`) runs; `--skip-tags` wins over both. */
+function isSelected(tags: readonly string[], only: readonly string[] | undefined, skip: readonly string[] | undefined): boolean {
+  if (skip?.some((t) => tags.includes(t))) return false
+  if (!only || only.length === 0 || only.includes('all')) return true
+  return tags.includes('always') || only.some((t) => tags.includes(t))
 }

@@ -28,6 +28,12 @@ export class LineReporter implements Reporter {
       case 'play:start':
         this.write(this.p.bold(`PLAY ${e.play} [${e.hosts.length} host(s)]\n`))
         break
+      case 'batch:start':
+        this.write(this.p.bold(`BATCH ${e.batch}/${e.of} of ${e.play}: ${e.hosts.join(', ')}\n`))
+        break
+      case 'run:stopped':
+        this.write(this.p.red(`STOPPED ${e.reason}\n`))
+        break
       case 'step:end': {
         const title = e.role ? `${e.role} › ${e.step}` : e.step
         const body: string[] = []
@@ -51,6 +57,7 @@ export class LineReporter implements Reporter {
         const names = Object.keys(e.hosts)
         const width = Math.max(4, ...names.map((n) => n.length))
         const lines = [this.p.bold(`RECAP (${e.mode}, ${(e.durationMs / 1000).toFixed(1)}s)`)]
+        if (e.stopped) lines.push(this.p.red(`stopped early: ${e.stopped}`))
         for (const n of names) {
           const r = e.hosts[n]
           if (r) lines.push(recapLine(n, r, width, this.p))

@@ -183,3 +183,54 @@ describe('handlers and published values', () => {
     expect(seen['a-same-play']).toEqual({})
   })
 })
+
+describe('rolling batches, failure budget and tags', () => {
+  it('splits hosts into serial batches and stops once maxFailPercent is spent, leaving the rest not run', async () => {
+    const names = ['a', 'b', 'c', 'd', 'e']
+    const p = definePlaybook({
+      name: 'roll',
+      plays: [{ hosts: 'all', serial: [1, '50%'], maxFailPercent: 0, async run(h) { await command(h.name === 'a' ? 'exit 1' : 'true') } }],
+    })
+    const { evs, recap } = await run(p, names)
+    expect(evs.filter((e) => e.type === 'batch:start').map((e) => e.type === 'batch:start' && e.hosts)).toEqual([['a']])
+    expect(evs.find((e) => e.type === 'run:stopped')).toBeDefined()
+    expect(recap.a).toMatchObject({ failed: 1, notRun: false })
+    for (const n of ['b', 'c', 'd', 'e']) expect(recap[n]).toMatchObject({ notRun: true, changed: 0 })
+    expect((evs.at(-1) as { stopped?: string }).stopped).toMatch(/1 of 5 host\(s\) failed, over maxFailPercent 0%/)
+  })
+
+  it('keeps rolling when failures stay within the budget; the last batch size repeats', async () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g']
+    const p = definePlaybook({
+      name: 'roll2',
+      plays: [{ hosts: 'all', serial: [1, 2], maxFailPercent: 20, async run(h) { await command(h.name === 'b' ? 'exit 1' : 'true') } }],
+    })
+    const { evs, recap } = await run(p, names)
+    expect(evs.filter((e) => e.type === 'batch:start').map((e) => e.type === 'batch:start' && e.hosts)).toEqual([['a'], ['b', 'c'], ['d', 'e'], ['f', 'g']])
+    expect(Object.values(recap).filter((r) => r.notRun)).toEqual([])
+  })
+
+  it('rejects an invalid serial before connecting', async () => {
+    const p = definePlaybook({ name: 'bad', plays: [{ hosts: 'all', serial: '0%', async run() {} }] })
+    await expect(run(p, ['a'])).rejects.toThrow(/serial '0%' is not a percentage/)
+  })
+
+  it('selects roles by --tags (role names are tags) and drops them by --skip-tags', async () => {
+    const ran: string[] = []
+    const mk = (name: string) => defineRole({ name, async run(_v, h) { ran.push(`${name}@${h.name}`) } })
+    const [x, y, z] = [mk('x'), mk('y'), mk('z')]
+    const p = definePlaybook({ name: 't', plays: [{ hosts: 'all', roles: [x(), y({}, { tags: ['db'] }), z({}, { tags: ['always'] })] }] })
+    const runTagged = async (tags?: string[], skipTags?: string[]) => {
+      ran.length = 0
+      await runPlaybook({
+        playbook: p, playbookFile: 't.ts', hosts: hostsOf(['a']), select: () => ['a'], check: false, tags, skipTags,
+        connect: async (h) => fakeSession(h.name, []), classify: () => ({ kind: 'internal', message: '' }), emit: () => {},
+      })
+      return [...ran]
+    }
+    expect(await runTagged()).toEqual(['x@a', 'y@a', 'z@a'])
+    expect(await runTagged(['db'])).toEqual(['y@a', 'z@a'])
+    expect(await runTagged(['x'])).toEqual(['x@a', 'z@a'])
+    expect(await runTagged(undefined, ['db', 'always'])).toEqual(['x@a'])
+  })
+})
