@@ -87,17 +87,15 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
   try {
     const plan = await spec.plan({ host: run.host, fact: (fact, ...args) => run.facts.read(fact, args) })
     const changes = plan.changes.map(maskSensitive)
-    if (plan.missing !== undefined) {
-      if (!run.check || run.predicted === 0) throw new MissingResourceError(plan.missing)
-      return report('would-change', changes, { reason: `${plan.missing}; an earlier change in this check run may provide it` })
-    }
+    if (plan.missing !== undefined && (!run.check || run.predicted === 0)) throw new MissingResourceError(plan.missing)
     if (changes.length === 0) return report('ok', [])
     const notify = (spec.notify ?? []).map((h) => h.name)
     if (run.check) {
       run.predicted++
       run.facts.assume(plan.predict ?? [])
       for (const n of notify) run.notified.add(n)
-      return report(plan.uncertain ? 'uncertain' : 'would-change', changes, { reason: plan.uncertain })
+      const reason = plan.missing !== undefined ? `${plan.missing}; an earlier change in this check run may provide it` : plan.uncertain
+      return report(plan.uncertain && plan.missing === undefined ? 'uncertain' : 'would-change', changes, { reason })
     }
     const out = (await plan.apply?.(notify.length ? notifyingRemote(run.remote, notify) : run.remote)) ?? {}
     run.facts.drop()

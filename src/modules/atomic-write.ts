@@ -38,8 +38,9 @@ export function atomicWriteScript(t: WriteTarget): ShellCommand {
   const lines = [
     `p=${shQuote(t.path)}`,
     `d=${shQuote(dir)}`,
-    `[ -d "$d" ] || { echo "havn: parent directory $d does not exist" >&2; exit 2; }`,
-    `t=$(mktemp "$d/.havn.XXXXXX") || exit 3`,
+    // Early exits drain stdin, so the sender never writes into a closed pipe.
+    `[ -d "$d" ] || { cat >/dev/null; echo "havn: parent directory $d does not exist" >&2; exit 2; }`,
+    `t=$(mktemp "$d/.havn.XXXXXX") || { cat >/dev/null; exit 3; }`,
     // dash runs no EXIT trap on a signal, so turn signals into exits.
     `trap 'rm -f -- "$t"' EXIT`,
     `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`,
@@ -48,7 +49,8 @@ export function atomicWriteScript(t: WriteTarget): ShellCommand {
   ]
   if (t.validate !== undefined) {
     const cmd = t.validate.replaceAll('%s', '"$t"')
-    lines.push(`{ ${cmd}\n} >&2 </dev/null || { rc=$?; echo "havn: validate command failed (exit $rc): "${shQuote(t.validate)} >&2; exit $rc; }`)
+    // A subshell, so an `exit` in the validator cannot skip the report below.
+    lines.push(`( ${cmd}\n) >&2 </dev/null || { rc=$?; echo "havn: validate command failed (exit $rc): "${shQuote(t.validate)} >&2; exit $rc; }`)
   }
   if (t.backup) lines.push(`if [ -f "$p" ]; then cp -p -- "$p" "$p.$(date -u +%Y%m%dT%H%M%SZ)~" || exit 3; fi`)
   lines.push(`mv -f -- "$t" "$p" || exit 3`, `trap - EXIT`)

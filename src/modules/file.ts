@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import { CommandFailedError } from '../connection/errors.ts'
-import { isSecret, shQuote, type Secret } from '../connection/quote.ts'
+import { isSecret, shQuote, type Secret, type ShellCommand } from '../connection/quote.ts'
+import type { Remote } from '../engine/context.ts'
 import type { Change } from '../engine/events.ts'
 import { predict } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
@@ -87,7 +88,7 @@ export interface WriteSpec {
  * change per differing field, an atomic rewrite when content differs (attributes kept unless
  * given), an in-place chown/chmod when only attributes differ, and the predicted `fileState`.
  */
-export function planWrite(w: WriteSpec): StepPlan {
+export function planWrite(w: WriteSpec): WritePlan {
   const { path, state } = w
   const resource = `file:${path}`
   if (state.kind === 'directory') throw new Error(`${path} is a directory, not a file`)
@@ -122,8 +123,13 @@ export function planWrite(w: WriteSpec): StepPlan {
 
   const creator = state.kind === 'absent' ? state.creator : undefined
   const mode = w.mode ?? existing?.mode ?? 0o666 & ~(creator?.umask ?? 0o022)
-  const owner = w.owner ?? existing?.owner ?? creator?.owner ?? 'root'
-  const group = w.group ?? existing?.group ?? creator?.group ?? 'root'
+  // A desired owner/group that already matches keeps the host's name and id in the prediction.
+  const keepOwner = w.owner === undefined || (!!existing && sameId(w.owner, existing.owner, existing.uid))
+  const keepGroup = w.group === undefined || (!!existing && sameId(w.group, existing.group, existing.gid))
+  const owner = (keepOwner ? existing?.owner : w.owner) ?? w.owner ?? creator?.owner ?? 'root'
+  const group = (keepGroup ? existing?.group : w.group) ?? w.group ?? creator?.group ?? 'root'
+  const uid = keepOwner && existing?.uid !== undefined ? existing.uid : w.owner !== undefined && /^\d+$/.test(w.owner) ? Number(w.owner) : undefined
+  const gid = keepGroup && existing?.gid !== undefined ? existing.gid : w.group !== undefined && /^\d+$/.test(w.group) ? Number(w.group) : undefined
   const text = w.content ?? existing?.content ?? ''
   const size = w.content !== undefined ? Buffer.byteLength(w.content, 'utf8') : existing?.size ?? 0
   const after: RegularFile = {
@@ -131,8 +137,8 @@ export function planWrite(w: WriteSpec): StepPlan {
     mode,
     owner,
     group,
-    ...(w.owner === undefined ? (existing?.uid !== undefined ? { uid: existing.uid } : {}) : /^\d+$/.test(w.owner) ? { uid: Number(w.owner) } : {}),
-    ...(w.group === undefined ? (existing?.gid !== undefined ? { gid: existing.gid } : {}) : /^\d+$/.test(w.group) ? { gid: Number(w.group) } : {}),
+    ...(uid !== undefined ? { uid } : {}),
+    ...(gid !== undefined ? { gid } : {}),
     size,
     sha256: newSha,
     ...(content !== undefined && size <= MAX_TEXT_BYTES ? { content: text } : {}),
@@ -140,30 +146,50 @@ export function planWrite(w: WriteSpec): StepPlan {
   const secretText = sensitive ? w.content : undefined
   const missing = state.kind === 'absent' && state.parentIsDirectory === false ? `parent directory ${posix.dirname(path)} of ${path} does not exist` : undefined
 
+  const command: WriteCommand = rewrite
+    ? {
+        ...atomicWriteScript({
+          path,
+          mode,
+          // A rewrite creates a new inode: keep the old owner/group (by id, names may be missing).
+          owner: w.owner ?? (existing ? String(existing.uid ?? existing.owner) : undefined),
+          group: w.group ?? (existing ? String(existing.gid ?? existing.group) : undefined),
+          validate: w.validate,
+          backup: w.backup,
+        }),
+        stdin: text,
+      }
+    : setAttributesScript(path, {
+        mode: w.mode !== undefined && w.mode !== existing?.mode ? w.mode : undefined,
+        owner: changes.some((c) => c.field === 'owner') ? w.owner : undefined,
+        group: changes.some((c) => c.field === 'group') ? w.group : undefined,
+      })
   return {
     changes,
     ...(missing ? { missing } : {}),
     predict: [predict(fileState, [path], after)],
+    command,
     async apply(remote) {
-      const cmd = rewrite
-        ? atomicWriteScript({
-            path,
-            mode,
-            // A rewrite creates a new inode: keep the old owner/group (by id, names may be missing).
-            owner: w.owner ?? (existing ? String(existing.uid ?? existing.owner) : undefined),
-            group: w.group ?? (existing ? String(existing.gid ?? existing.group) : undefined),
-            validate: w.validate,
-            backup: w.backup,
-          })
-        : setAttributesScript(path, {
-            mode: w.mode !== undefined && w.mode !== existing?.mode ? w.mode : undefined,
-            owner: changes.some((c) => c.field === 'owner') ? w.owner : undefined,
-            group: changes.some((c) => c.field === 'group') ? w.group : undefined,
-          })
-      const res = await remote.exec(cmd.script, rewrite ? { stdin: text, display: cmd.display } : { display: cmd.display })
-      if (res.code !== 0) throw new CommandFailedError(remote.host, cmd.display, res.code, scrubSecret(res.stderr + res.stdout, secretText))
+      await runWrite(remote, command, secretText)
     },
   }
+}
+
+/** The one command that makes a planned write: script, masked display, and the content for stdin. */
+export interface WriteCommand extends ShellCommand {
+  readonly stdin?: string
+}
+
+/** A write plan, with its command exposed so callers (sysctl) can extend the same single exec. */
+export interface WritePlan extends StepPlan {
+  readonly command?: WriteCommand
+}
+
+/** Runs a write command; a failure names host, action, exit code and the (secret-scrubbed) output. */
+export async function runWrite(remote: Remote, cmd: WriteCommand, secretText?: string): Promise<{ stdout: string }> {
+  const res = await remote.exec(cmd.script, cmd.stdin !== undefined ? { stdin: cmd.stdin, display: cmd.display } : { display: cmd.display })
+  if (res.code !== 0) throw new CommandFailedError(remote.host, cmd.display, res.code, scrubSecret(res.stderr + res.stdout, secretText))
+  return { stdout: scrubSecret(res.stdout, secretText) }
 }
 
 function contentOf(c: string | Secret | undefined): string | undefined {

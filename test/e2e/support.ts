@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -46,4 +47,19 @@ export async function connectionCounter(): Promise<{ port: number; count: () => 
   const addr = server.address()
   if (addr === null || typeof addr === 'string') throw new Error('listener has no port')
   return { port: addr.port, count: () => n, close: () => new Promise((resolve) => server.close(() => resolve())) }
+}
+
+/**
+ * A listing of everything a host has written outside its tmpfs mounts: every path in its overlay
+ * upper layer with type, mode, owner, size and content hash. Login accounting that sshd itself
+ * writes on every connection (wtmp, lastlog, btmp) is left out; it is not havn's doing.
+ */
+export function hostWrites(bed: Testbed, host: string): string {
+  const upper = join(bed.stateDir, 'hosts', host, 'upper')
+  const out = execFileSync(
+    'sh',
+    ['-c', `cd "$1" && find . \\( -path ./var/log/wtmp -o -path ./var/log/lastlog -o -path ./var/log/btmp \\) -prune -o -printf '%p %y %m %u %g %s\\n' | sort && find . -type f ! -path ./var/log/wtmp ! -path ./var/log/lastlog ! -path ./var/log/btmp -print0 | sort -z | xargs -0r sha256sum`, 'sh', upper],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+  )
+  return out
 }

@@ -3,10 +3,11 @@ import type { Executed, Remote, RemoteExecOptions } from '../../src/engine/conte
 
 /**
  * A Remote that runs scripts with the local `/bin/sh` (dash on Debian, as on targets), for testing
- * fact commands and apply scripts for real inside a temporary directory. Never use it for scripts
- * that change the system outside that directory.
+ * fact commands and apply scripts for real inside a temporary directory. `prefix` wraps each run,
+ * e.g. `['nsenter', '-t', pid, '-n']` to run inside a namespace the test made. Never use it for
+ * scripts that change the system outside what the test created.
  */
-export function localRemote(host = 'local'): Remote & { readonly log: string[] } {
+export function localRemote(host = 'local', prefix: readonly string[] = []): Remote & { readonly log: string[] } {
   const log: string[] = []
   return {
     host,
@@ -14,11 +15,14 @@ export function localRemote(host = 'local'): Remote & { readonly log: string[] }
     exec(script: string, opts?: RemoteExecOptions): Promise<Executed> {
       log.push(script)
       return new Promise((resolve, reject) => {
-        const child = spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] })
+        const argv = [...prefix, '/bin/sh', '-c', script]
+        const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] })
         let stdout = ''
         let stderr = ''
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+        // A script may exit without reading its stdin; the resulting EPIPE is not the test's concern.
+        child.stdin.on('error', () => {})
         child.on('error', reject)
         child.on('close', (code) => resolve({ code: code ?? 255, stdout, stderr }))
         child.stdin.end(opts?.stdin ?? '')

@@ -1,0 +1,186 @@
+import { CommandFailedError } from '../connection/errors.ts'
+import { shQuote } from '../connection/quote.ts'
+import type { Executed, Remote } from '../engine/context.ts'
+import type { Change } from '../engine/events.ts'
+import { predict, type Prediction } from '../engine/facts.ts'
+import type { Handler } from '../engine/handlers.ts'
+import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
+import { assertPackageNames, packagesState, type PackagesState, type PackageStatus } from '../facts/packages.ts'
+
+/** Arguments of {@link packages}. */
+export interface PackagesArgs {
+  readonly names: readonly string[]
+  /** `present` (default) installs missing ones, `latest` also upgrades to the candidate, `absent` removes (no purge). */
+  readonly state?: 'present' | 'absent' | 'latest'
+  /**
+   * Refresh the package index (`apt-get update` / `dnf makecache`) before installing, in the same
+   * command. It runs only when something is to be installed or upgraded; a package apt does not
+   * know yet is then planned for install instead of failing.
+   */
+  readonly updateCache?: boolean
+  readonly notify?: readonly Handler[]
+}
+
+const APT_ENV = 'DEBIAN_FRONTEND=noninteractive'
+const APT_INSTALL = 'apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold'
+
+/** Waits between retries when another apt/dpkg run holds the lock; about 60 s in all. */
+export const APT_LOCK_RETRY_DELAYS_MS: readonly number[] = [1000, 2000, 4000, 8000, 15000, 15000, 15000]
+
+const APT_LOCK_ERROR = /Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (the )?(administration )?directory/
+
+/**
+ * Runs `attempt` again while it fails only because another package manager run holds apt's
+ * lock, waiting `delaysMs` between tries; returns the last result.
+ */
+export async function retryOnAptLock(attempt: () => Promise<Executed>, delaysMs: readonly number[] = APT_LOCK_RETRY_DELAYS_MS): Promise<Executed> {
+  let res = await attempt()
+  for (const delay of delaysMs) {
+    if (res.code === 0 || !APT_LOCK_ERROR.test(res.stderr)) return res
+    await new Promise((r) => setTimeout(r, delay))
+    res = await attempt()
+  }
+  return res
+}
+
+interface Script {
+  readonly script: string
+  readonly display: string
+}
+
+function aptScript(verb: 'install' | 'remove', names: readonly string[], updateCache: boolean): Script {
+  const words = names.map(shQuote).join(' ')
+  const lines = [`export ${APT_ENV}`]
+  if (updateCache) lines.push('apt-get update -q || exit $?')
+  lines.push(verb === 'install' ? `${APT_INSTALL} -- ${words}` : `apt-get remove -y -q -- ${words}`)
+  const display = `${updateCache ? 'apt-get update && ' : ''}apt-get ${verb} ${names.join(' ')}`
+  return { script: lines.join('\n'), display }
+}
+
+function dnfScript(install: readonly string[], upgrade: readonly string[], remove: readonly string[], updateCache: boolean): Script {
+  const lines: string[] = []
+  const shown: string[] = []
+  if (updateCache) {
+    lines.push('dnf -y -q makecache || exit $?')
+    shown.push('dnf makecache')
+  }
+  if (install.length) {
+    lines.push(`dnf -y install -- ${install.map(shQuote).join(' ')} || exit $?`)
+    shown.push(`dnf install ${install.join(' ')}`)
+  }
+  if (upgrade.length) {
+    lines.push(`dnf -y upgrade -- ${upgrade.map(shQuote).join(' ')} || exit $?`)
+    shown.push(`dnf upgrade ${upgrade.join(' ')}`)
+  }
+  if (remove.length) {
+    lines.push(`dnf -y remove -- ${remove.map(shQuote).join(' ')} || exit $?`)
+    shown.push(`dnf remove ${remove.join(' ')}`)
+  }
+  return { script: lines.join('\n'), display: shown.join(' && ') }
+}
+
+async function runScript(remote: Remote, s: Script, apt: boolean): Promise<void> {
+  const exec = () => remote.exec(s.script, { display: s.display })
+  const res = apt ? await retryOnAptLock(exec) : await exec()
+  if (res.code !== 0) throw new CommandFailedError(remote.host, s.display, res.code, res.stderr)
+}
+
+/** The fact keys a later step may read these packages under: the whole list and each name alone. */
+function predictions(names: readonly string[], before: PackagesState, after: (name: string, s: PackageStatus) => PackageStatus): Prediction[] {
+  const status = (n: string): PackageStatus => after(n, before.packages[n] ?? { queried: false })
+  const value = (list: readonly string[]): PackagesState => ({
+    manager: before.manager,
+    packages: Object.fromEntries(list.map((n) => [n, status(n)])),
+  })
+  const out: Prediction[] = []
+  const lists = [names, ...(names.length > 1 ? names.map((n) => [n]) : [])]
+  for (const list of lists) for (const latest of [false, true]) out.push(predict(packagesState, [list, latest], value(list)))
+  return out
+}
+
+/** Plans `packages(args)`: one fact read; one apt/dnf command for the whole list when something differs. */
+export function packagesStep(args: PackagesArgs): StepSpec {
+  const state = args.state ?? 'present'
+  const names = [...new Set(args.names)]
+  const updateCache = args.updateCache ?? false
+  return {
+    name: `packages ${state} ${names.join(' ')}`,
+    notify: args.notify,
+    async plan(ctx) {
+      assertPackageNames(names)
+      if (names.length === 0) return { changes: [] }
+      const facts = await ctx.fact(packagesState, names, state === 'latest')
+      if (facts.manager === 'none') throw new Error(`host ${ctx.host.name}: no supported package manager (neither apt-get nor dnf found)`)
+      const apt = facts.manager === 'apt'
+      const get = (n: string): PackageStatus => facts.packages[n] ?? { queried: false }
+      const changes: Change[] = []
+      const install: string[] = []
+      const upgrade: string[] = []
+      const remove: string[] = []
+      let uncertain: string | undefined
+
+      if (state === 'absent') {
+        for (const n of names) {
+          const s = get(n)
+          if (s.installed === undefined) continue
+          remove.push(n)
+          changes.push({ resource: `package:${n}`, action: 'delete', field: 'version', before: s.installed, after: '(absent)' })
+        }
+      } else {
+        const unknown: string[] = []
+        for (const n of names) {
+          const s = get(n)
+          if (s.installed === undefined) {
+            // apt answers from its local index, so "no candidate" means the name is wrong or the index is stale.
+            if (apt && s.queried && s.candidate === undefined && !updateCache) unknown.push(n)
+            install.push(n)
+            changes.push({ resource: `package:${n}`, action: 'create', field: 'version', before: '(absent)', after: s.candidate ?? 'latest' })
+          } else if (state === 'latest') {
+            if (s.candidate === undefined) {
+              // apt lists an installed package as its own candidate, so only dnf with an empty cache gets here.
+              if (apt) continue
+              uncertain = `newest version of ${n} is unknown (dnf metadata cache is empty)`
+              upgrade.push(n)
+              changes.push({ resource: `package:${n}`, action: 'update', field: 'version', before: s.installed, after: 'latest' })
+              continue
+            }
+            if (s.candidate === s.installed) continue
+            upgrade.push(n)
+            changes.push({ resource: `package:${n}`, action: 'update', field: 'version', before: s.installed, after: s.candidate })
+          }
+        }
+        if (unknown.length) {
+          throw new Error(
+            `host ${ctx.host.name}: package(s) ${unknown.join(', ')} not available from apt (no installation candidate); check the name, or set updateCache: true`,
+          )
+        }
+      }
+      if (changes.length === 0) return { changes }
+
+      const script = apt
+        ? state === 'absent'
+          ? aptScript('remove', remove, false)
+          : aptScript('install', [...install, ...upgrade], updateCache)
+        : dnfScript(install, upgrade, remove, updateCache && state !== 'absent')
+      const predict = predictions(names, facts, (n, s) => {
+        if (remove.includes(n)) return { queried: s.queried, ...(s.candidate !== undefined ? { candidate: s.candidate } : {}) }
+        if (install.includes(n) || upgrade.includes(n)) {
+          const version = s.candidate ?? 'latest'
+          return { installed: version, candidate: version, queried: true }
+        }
+        return s
+      })
+      return {
+        changes,
+        predict,
+        ...(uncertain !== undefined ? { uncertain } : {}),
+        apply: (remote) => runScript(remote, script, apt),
+      }
+    },
+  }
+}
+
+/** Ensures packages are installed (optionally at the newest version) or removed; apt, or dnf on Fedora/RHEL. */
+export function packages(args: PackagesArgs): Promise<StepResult> {
+  return runStep(packagesStep(args))
+}

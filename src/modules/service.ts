@@ -1,0 +1,147 @@
+import { CommandFailedError } from '../connection/errors.ts'
+import { shQuote } from '../connection/quote.ts'
+import type { Change } from '../engine/events.ts'
+import { predict } from '../engine/facts.ts'
+import type { Handler } from '../engine/handlers.ts'
+import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
+import { serviceBaseName, serviceStatus, type ServiceEnabled, type ServiceStatus } from '../facts/service.ts'
+
+/** Arguments of {@link service}. */
+export interface ServiceArgs {
+  /** Unit or init script name; a `.service` suffix is accepted. */
+  readonly name: string
+  /** `started`/`stopped` are states; `restarted`/`reloaded` are actions and always count as a change. */
+  readonly state?: 'started' | 'stopped' | 'restarted' | 'reloaded'
+  /** Start at boot (systemctl enable/disable; update-rc.d or chkconfig without systemd). */
+  readonly enabled?: boolean
+  readonly notify?: readonly Handler[]
+}
+
+/** Options of the `service.start(name, opts)` shortcuts. */
+export type ServiceShortcutOptions = Omit<ServiceArgs, 'name' | 'state'>
+
+type Verb = 'start' | 'stop' | 'restart' | 'reload' | 'enable' | 'disable' | 'defaults'
+
+const NOT_INSTALLED = '(not installed)'
+
+function commandFor(init: ServiceStatus['init'], name: string, verb: Verb): { script: string; display: string } {
+  const q = shQuote(name)
+  if (init === 'systemd') {
+    const v = verb === 'defaults' ? 'enable' : verb
+    return { script: `systemctl ${v} -- ${q}.service`, display: `systemctl ${v} ${name}.service` }
+  }
+  if (verb === 'enable' || verb === 'disable' || verb === 'defaults') {
+    const chk = verb === 'disable' ? 'off' : 'on'
+    return {
+      script: `if command -v update-rc.d >/dev/null 2>&1; then update-rc.d ${q} ${verb}; else chkconfig ${q} ${chk}; fi`,
+      display: `update-rc.d ${name} ${verb}`,
+    }
+  }
+  // Output goes to a file: a daemon that keeps inherited pipes open would hold the SSH channel forever.
+  return {
+    script:
+      `t=$(mktemp) || exit 1\n` +
+      `if command -v service >/dev/null 2>&1; then service ${q} ${verb} >"$t" 2>&1 </dev/null; else /etc/init.d/${q} ${verb} >"$t" 2>&1 </dev/null; fi\n` +
+      `rc=$?; cat "$t" >&2; rm -f "$t"; [ $rc = 0 ] || exit $rc`,
+    display: `service ${name} ${verb}`,
+  }
+}
+
+function stateName(s: ServiceStatus): string {
+  return !s.exists ? NOT_INSTALLED : s.running ? 'running' : 'stopped'
+}
+
+/** Plans `service(args)`: one fact read; one command (enable/disable, then start/stop/...) when something differs. */
+export function serviceStep(args: ServiceArgs): StepSpec {
+  const name = args.name.replace(/\.service$/, '')
+  const what = [args.state, args.enabled === undefined ? undefined : args.enabled ? 'enabled' : 'disabled'].filter(Boolean).join(', ')
+  return {
+    name: `service ${name}${what ? ` ${what}` : ''}`,
+    notify: args.notify,
+    async plan(ctx) {
+      serviceBaseName(args.name)
+      const s = await ctx.fact(serviceStatus, name)
+      const resource = `service:${name}`
+      const changes: Change[] = []
+      const verbs: Verb[] = []
+      let enabled: ServiceEnabled = s.enabled
+
+      if (args.enabled !== undefined) {
+        if (s.exists && s.enabled === 'masked' && args.enabled) throw new Error(`host ${ctx.host.name}: service ${name} is masked; unmask it before enabling`)
+        const now = s.enabled === 'enabled'
+        // static and masked units have no boot state of their own to toggle.
+        const togglable = !s.exists || s.enabled === 'enabled' || s.enabled === 'disabled'
+        if (togglable && now !== args.enabled) {
+          changes.push({ resource, action: 'update', field: 'enabled', before: s.exists ? String(now) : NOT_INSTALLED, after: String(args.enabled) })
+          verbs.push(args.enabled ? (s.init === 'sysv' && !s.hasLinks ? 'defaults' : 'enable') : 'disable')
+          enabled = args.enabled ? 'enabled' : 'disabled'
+        }
+      }
+
+      let running = s.running
+      const before = stateName(s)
+      switch (args.state) {
+        case 'started':
+          if (!s.running) {
+            changes.push({ resource, action: 'update', field: 'state', before, after: 'running' })
+            verbs.push('start')
+          }
+          running = true
+          break
+        case 'stopped':
+          if (s.running || !s.exists) {
+            changes.push({ resource, action: 'update', field: 'state', before, after: 'stopped' })
+            verbs.push('stop')
+          }
+          running = false
+          break
+        case 'restarted':
+          changes.push({ resource, action: 'update', field: 'state', before, after: 'restarted' })
+          verbs.push('restart')
+          running = true
+          break
+        case 'reloaded':
+          changes.push({ resource, action: 'update', field: 'state', before, after: 'reloaded' })
+          // Reloading a stopped daemon fails with most init scripts; starting it gives the wanted result.
+          verbs.push(s.running ? 'reload' : 'start')
+          running = true
+          break
+        case undefined:
+          break
+      }
+
+      if (!s.exists && changes.length) return { changes, missing: `service ${name} is not installed` }
+      if (changes.length === 0) return { changes }
+
+      const cmds = verbs.map((v) => commandFor(s.init, name, v))
+      const script = cmds.map((c) => `{ ${c.script}\n} || exit $?`).join('\n')
+      const display = cmds.map((c) => c.display).join(' && ')
+      const after: ServiceStatus = { ...s, running, enabled, hasLinks: s.hasLinks || verbs.includes('defaults') }
+      return {
+        changes,
+        predict: [predict(serviceStatus, [name], after)],
+        async apply(remote) {
+          const res = await remote.exec(script, { display })
+          if (res.code !== 0) throw new CommandFailedError(remote.host, display, res.code, res.stderr || res.stdout)
+        },
+      }
+    },
+  }
+}
+
+/**
+ * Ensures a service's running and boot state, through systemd or, without it, the init scripts.
+ * A service that does not exist yet fails the step (in a check run after earlier predicted
+ * changes, it reports what it would do). Shortcuts: `service.restart(name)` and friends.
+ */
+export const service: ((args: ServiceArgs) => Promise<StepResult>) & {
+  start(name: string, opts?: ServiceShortcutOptions): Promise<StepResult>
+  stop(name: string, opts?: ServiceShortcutOptions): Promise<StepResult>
+  restart(name: string, opts?: ServiceShortcutOptions): Promise<StepResult>
+  reload(name: string, opts?: ServiceShortcutOptions): Promise<StepResult>
+} = Object.assign((args: ServiceArgs) => runStep(serviceStep(args)), {
+  start: (name: string, opts: ServiceShortcutOptions = {}) => runStep(serviceStep({ ...opts, name, state: 'started' })),
+  stop: (name: string, opts: ServiceShortcutOptions = {}) => runStep(serviceStep({ ...opts, name, state: 'stopped' })),
+  restart: (name: string, opts: ServiceShortcutOptions = {}) => runStep(serviceStep({ ...opts, name, state: 'restarted' })),
+  reload: (name: string, opts: ServiceShortcutOptions = {}) => runStep(serviceStep({ ...opts, name, state: 'reloaded' })),
+})

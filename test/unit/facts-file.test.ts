@@ -1,0 +1,91 @@
+import { localRemote } from '../support/local-remote.ts'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { afterAll, describe, expect, it } from 'vitest'
+import { fileState, parseFileState } from '../../src/facts/file.ts'
+import { spawn } from 'node:child_process'
+import type { Executed, Remote, RemoteExecOptions } from '../../src/engine/context.ts'
+
+
+// Outputs captured on Debian 12 (coreutils 9.1, dash) by running fileStateCommand() with /bin/sh
+// against real files: a 12-byte text file, a binary file, a 2750 directory, a symlink, a fifo, a
+// missing path, a path whose parent is missing, a 4755 empty file owned by nobody:nogroup, and a
+// 300000-byte file (too large to fetch).
+const captured = {
+  text: 'file 644 0 0 12 root root\n4a1e67f2fe1d1cc7b31d0ca2ec441da4778203a036a77da10344c85e24ff0f92  -\naGVsbG8Kd29ybGQK\n',
+  binary: 'file 644 0 0 6 root root\nf525e4bb4f90cc8f9872921265dce151b9624664d02c85a5e3363897b88b52be  -\n//4AYmlu\n',
+  dir: 'directory 2750 0 0 4096 root root\n',
+  link: 'symlink\na.txt\n',
+  fifo: 'other\n',
+  absent: 'absent 1 root root 0022\n',
+  noParent: 'absent 0 root root 0022\n',
+  owned: 'file 4755 65534 65534 0 nobody nogroup\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  -\n',
+  big: 'file 644 0 0 300000 root root\n12e1b9b179b29a4f7e5889b185d7ac71bff0ad1f49a7b391d0911b737a0f5381  -\n',
+}
+const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' })
+
+describe('parseFileState (recorded outputs)', () => {
+  it('decodes a small text file with its content', () => {
+    expect(parseFileState(ok(captured.text), '/tmp/fx/a.txt')).toEqual({
+      kind: 'file', mode: 0o644, uid: 0, gid: 0, owner: 'root', group: 'root', size: 12,
+      sha256: '4a1e67f2fe1d1cc7b31d0ca2ec441da4778203a036a77da10344c85e24ff0f92', content: 'hello\nworld\n',
+    })
+  })
+  it('keeps binary files without content', () => {
+    const s = parseFileState(ok(captured.binary), '/tmp/fx/bin')
+    expect(s).toMatchObject({ kind: 'file', size: 6 })
+    expect(s).not.toHaveProperty('content')
+  })
+  it('keeps large files without content', () => {
+    const s = parseFileState(ok(captured.big), '/tmp/fx/big')
+    expect(s).toMatchObject({ kind: 'file', size: 300000, sha256: '12e1b9b179b29a4f7e5889b185d7ac71bff0ad1f49a7b391d0911b737a0f5381' })
+    expect(s).not.toHaveProperty('content')
+  })
+  it('reads special mode bits, ids and names, and an empty content', () => {
+    expect(parseFileState(ok(captured.owned), '/tmp/fx/owned')).toMatchObject({ mode: 0o4755, uid: 65534, gid: 65534, owner: 'nobody', group: 'nogroup', size: 0, content: '' })
+  })
+  it('reads directories, symlinks, other files and absent paths', () => {
+    expect(parseFileState(ok(captured.dir), '/d')).toEqual({ kind: 'directory', mode: 0o2750, uid: 0, gid: 0, owner: 'root', group: 'root' })
+    expect(parseFileState(ok(captured.link), '/l')).toEqual({ kind: 'symlink', target: 'a.txt' })
+    expect(parseFileState(ok(captured.fifo), '/f')).toEqual({ kind: 'other' })
+    expect(parseFileState(ok(captured.absent), '/x')).toEqual({ kind: 'absent', parentIsDirectory: true, creator: { owner: 'root', group: 'root', umask: 0o022 } })
+    expect(parseFileState(ok(captured.noParent), '/x/y')).toMatchObject({ kind: 'absent', parentIsDirectory: false })
+  })
+  it('drops content that does not match the reported checksum (file changed while read)', () => {
+    const torn = captured.text.replace('aGVsbG8Kd29ybGQK', 'aGVsbG8K')
+    expect(parseFileState(ok(torn), '/a')).not.toHaveProperty('content')
+  })
+  it('fails with path, exit code and stderr when the host could not be read', () => {
+    expect(() => parseFileState({ code: 2, stdout: '', stderr: 'sha256sum: -: Permission denied\n' }, '/etc/shadow')).toThrow(
+      /cannot read the state of \/etc\/shadow.*exit 2.*Permission denied/,
+    )
+  })
+})
+
+describe('fileState command (run with the local /bin/sh)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'havn-fact-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const read = async (p: string) => fileState.parse(await localRemote().exec(fileState.command(p)), p)
+
+  it('reads every kind of path, including awkward names', async () => {
+    const odd = join(dir, "it's a $(file) `x`")
+    writeFileSync(odd, 'ünïcode\n', { mode: 0o640 })
+    mkdirSync(join(dir, 'sub'), { mode: 0o750 })
+    symlinkSync('nowhere', join(dir, 'dangling'))
+    execFileSync('mkfifo', [join(dir, 'fifo')])
+    expect(await read(odd)).toMatchObject({ kind: 'file', mode: 0o640, content: 'ünïcode\n', size: 10 })
+    expect(await read(join(dir, 'sub'))).toMatchObject({ kind: 'directory', mode: 0o750 })
+    expect(await read(join(dir, 'dangling'))).toEqual({ kind: 'symlink', target: 'nowhere' })
+    expect(await read(join(dir, 'fifo'))).toEqual({ kind: 'other' })
+    expect(await read(join(dir, 'none'))).toMatchObject({ kind: 'absent', parentIsDirectory: true })
+    expect(await read(join(dir, 'none', 'deeper'))).toMatchObject({ kind: 'absent', parentIsDirectory: false })
+  })
+  it('fetches content up to 256 KiB exactly, and not beyond', async () => {
+    writeFileSync(join(dir, 'edge'), 'x'.repeat(256 * 1024))
+    writeFileSync(join(dir, 'over'), 'x'.repeat(256 * 1024 + 1))
+    expect((await read(join(dir, 'edge'))) ).toHaveProperty('content', 'x'.repeat(256 * 1024))
+    expect(await read(join(dir, 'over'))).not.toHaveProperty('content')
+  })
+})

@@ -1,0 +1,118 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { CommandFailedError } from '../../src/connection/errors.ts'
+import type { Remote } from '../../src/engine/context.ts'
+import { factKey } from '../../src/engine/facts.ts'
+import { parseServiceStatus, serviceStatus } from '../../src/facts/service.ts'
+import { serviceStep, type ServiceArgs } from '../../src/modules/service.ts'
+import { localRemote } from '../support/local-remote.ts'
+import { planWith, recorded } from '../support/plan-with.ts'
+
+// Captured on the havn test bed (Debian 12, init scripts): see facts-service.test.ts.
+const notInstalled = parseServiceStatus('init=sysv\nexists=no\n')
+const running = parseServiceStatus(
+  'init=sysv\nexists=yes\nstatus=0\nstart-link=/etc/rc2.d/S01haproxy\nstart-link=/etc/rc3.d/S01haproxy\nstart-link=/etc/rc4.d/S01haproxy\nstart-link=/etc/rc5.d/S01haproxy\nlink=/etc/rc0.d/K01haproxy\nlink=/etc/rc1.d/K01haproxy\nlink=/etc/rc2.d/S01haproxy\nlink=/etc/rc3.d/S01haproxy\nlink=/etc/rc4.d/S01haproxy\nlink=/etc/rc5.d/S01haproxy\nlink=/etc/rc6.d/K01haproxy\n',
+)
+const stopped = { ...running, running: false }
+const disabledStopped = parseServiceStatus('init=sysv\nexists=yes\nstatus=3\nlink=/etc/rc2.d/K01cron\nlink=/etc/rc3.d/K01cron\nlink=/etc/rc4.d/K01cron\nlink=/etc/rc5.d/K01cron\n')
+// Representative systemd values (no systemd on the bed).
+const sdStopped = parseServiceStatus('init=systemd\nLoadState=loaded\nActiveState=inactive\nUnitFileState=disabled\nIsEnabled=disabled\n')
+const sdStatic = parseServiceStatus('init=systemd\nLoadState=loaded\nActiveState=active\nUnitFileState=static\nIsEnabled=static\n')
+
+const plan = (args: ServiceArgs, value: typeof running) => planWith(serviceStep(args), recorded(serviceStatus, [args.name.replace(/\.service$/, '')], value))
+
+describe('service planning', () => {
+  it('changes nothing for a running, enabled service asked to be started and enabled', async () => {
+    const p = await plan({ name: 'haproxy', state: 'started', enabled: true }, running)
+    expect(p.changes).toEqual([])
+    expect(p.apply).toBeUndefined()
+    expect((await plan({ name: 'cron', state: 'stopped', enabled: false }, disabledStopped)).changes).toEqual([])
+  })
+
+  it('starts a stopped service and predicts it running', async () => {
+    const p = await plan({ name: 'haproxy', state: 'started' }, stopped)
+    expect(p.changes).toEqual([{ resource: 'service:haproxy', action: 'update', field: 'state', before: 'stopped', after: 'running' }])
+    expect(p.predict).toEqual([{ key: factKey(serviceStatus, ['haproxy']), value: { ...stopped, running: true } }])
+  })
+
+  it('stops a running service; enables with update-rc.d enable when links exist, defaults when none', async () => {
+    const stop = await plan({ name: 'haproxy', state: 'stopped', enabled: false }, running)
+    expect(stop.changes).toEqual([
+      { resource: 'service:haproxy', action: 'update', field: 'enabled', before: 'true', after: 'false' },
+      { resource: 'service:haproxy', action: 'update', field: 'state', before: 'running', after: 'stopped' },
+    ])
+    const enable = await plan({ name: 'cron', enabled: true }, disabledStopped)
+    expect(enable.changes).toEqual([{ resource: 'service:cron', action: 'update', field: 'enabled', before: 'false', after: 'true' }])
+    const calls: string[] = []
+    const rec: Remote = { host: 'h1', exec: async (s, o) => (calls.push(o?.display ?? ''), { code: 0, stdout: '', stderr: '' }) }
+    await enable.apply?.(rec)
+    const noLinks = await plan({ name: 'cron', enabled: true }, { ...disabledStopped, hasLinks: false })
+    await noLinks.apply?.(rec)
+    expect(calls).toEqual(['update-rc.d cron enable', 'update-rc.d cron defaults'])
+  })
+
+  it('always changes for restarted and reloaded, and starts instead of reloading a stopped service', async () => {
+    const r = await plan({ name: 'haproxy', state: 'restarted' }, running)
+    expect(r.changes).toEqual([{ resource: 'service:haproxy', action: 'update', field: 'state', before: 'running', after: 'restarted' }])
+    const calls: string[] = []
+    const rec: Remote = { host: 'h1', exec: async (s, o) => (calls.push(o?.display ?? ''), { code: 0, stdout: '', stderr: '' }) }
+    await (await plan({ name: 'haproxy', state: 'reloaded' }, running)).apply?.(rec)
+    await (await plan({ name: 'haproxy', state: 'reloaded' }, stopped)).apply?.(rec)
+    expect(calls).toEqual(['service haproxy reload', 'service haproxy start'])
+  })
+
+  it('reports a service that is not installed as missing, with the changes it would make', async () => {
+    const p = await plan({ name: 'haproxy', state: 'started', enabled: true }, notInstalled)
+    expect(p.missing).toBe('service haproxy is not installed')
+    expect(p.changes).toEqual([
+      { resource: 'service:haproxy', action: 'update', field: 'enabled', before: '(not installed)', after: 'true' },
+      { resource: 'service:haproxy', action: 'update', field: 'state', before: '(not installed)', after: 'running' },
+    ])
+    expect((await plan({ name: 'haproxy' }, notInstalled)).changes).toEqual([])
+  })
+
+  it('uses systemctl on systemd hosts and leaves static units alone', async () => {
+    const p = await plan({ name: 'nginx.service', state: 'started', enabled: true }, sdStopped)
+    const calls: string[] = []
+    await p.apply?.({ host: 'h1', exec: async (s) => (calls.push(s), { code: 0, stdout: '', stderr: '' }) })
+    expect(calls).toEqual(["{ systemctl enable -- 'nginx'.service\n} || exit $?\n{ systemctl start -- 'nginx'.service\n} || exit $?"])
+    expect((await plan({ name: 'dbus', enabled: false, state: 'started' }, sdStatic)).changes).toEqual([])
+    await expect(plan({ name: 'x', enabled: true }, { ...sdStopped, enabled: 'masked' })).rejects.toThrow(/masked/)
+  })
+})
+
+describe('service apply scripts, run by /bin/sh against a fake `service`/`update-rc.d`', () => {
+  let dir: string
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'havn-svc-'))
+    // Logs every call; `start` of "broken" fails like a bad config does.
+    const fake = `#!/bin/sh\necho "$(basename "$0") $*" >> ${dir}/log\nif [ "$1 $2" = "broken start" ]; then echo "[ALERT] config : parse error" >&2; exit 1; fi\necho "$1 $2 done"\n`
+    for (const bin of ['service', 'update-rc.d']) {
+      await writeFile(join(dir, bin), fake)
+      await chmod(join(dir, bin), 0o755)
+    }
+  })
+  afterEach(() => rm(dir, { recursive: true, force: true }))
+
+  const withFakes = (): Remote => {
+    const local = localRemote()
+    return { host: 'h1', exec: (s, o) => local.exec(`PATH=${dir}:$PATH\n${s}`, o) }
+  }
+
+  it('enables then starts, in one command', async () => {
+    const p = await plan({ name: 'cron', state: 'started', enabled: true }, disabledStopped)
+    await p.apply?.(withFakes())
+    expect(await readFile(join(dir, 'log'), 'utf8')).toBe('update-rc.d cron enable\nservice cron start\n')
+  })
+
+  it('fails with host, command, exit code and the init script output', async () => {
+    const p = await plan({ name: 'broken', state: 'started', enabled: true }, { ...disabledStopped })
+    const err = await p.apply?.(withFakes()).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(CommandFailedError)
+    expect((err as CommandFailedError).message).toBe(
+      'host h1: command failed (exit 1): update-rc.d broken enable && service broken start\n[ALERT] config : parse error',
+    )
+  })
+})
