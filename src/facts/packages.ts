@@ -29,7 +29,8 @@ export function assertPackageNames(names: readonly string[]): void {
 
 /**
  * The shell that reads package status. Apt: raw `dpkg-query` lines per package, then `apt-cache
- * policy` for those whose candidate is needed. Dnf: `rpm -q` per package, then a cache-only
+ * policy` for those whose candidate is needed, with apt's binary caches kept in memory: otherwise the
+ * first read regenerates /var/cache/apt/*.bin, and a check run would have written to the host. Dnf: `rpm -q` per package, then a cache-only
  * `dnf repoquery` (never touches the network) for the candidates.
  */
 export function packagesCommand(names: readonly string[], latest: boolean): string {
@@ -46,7 +47,7 @@ if command -v apt-get >/dev/null 2>&1; then
     [ -n "$s" ] && printf '%s\\n' "$s"
     case "$s" in *'install ok installed'*) [ ${all} = 1 ] && need="$need $p" ;; *) need="$need $p" ;; esac
   done
-  if [ -n "$need" ]; then echo "#policy$need"; apt-cache policy $need 2>/dev/null; fi
+  if [ -n "$need" ]; then echo "#policy$need"; apt-cache -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= policy $need 2>/dev/null; fi
 elif command -v dnf >/dev/null 2>&1; then
   for p in ${words}; do
     echo "#pkg $p"

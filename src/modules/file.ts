@@ -6,7 +6,7 @@ import type { Remote } from '../engine/context.ts'
 import type { Change } from '../engine/events.ts'
 import { predict } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
-import { runStep, type StepPlan, type StepResult, type StepSpec } from '../engine/step.ts'
+import { runStep, type PlanContext, type StepPlan, type StepResult, type StepSpec } from '../engine/step.ts'
 import { fileState, MAX_TEXT_BYTES, type FileState, type RegularFile } from '../facts/file.ts'
 import { atomicWriteScript, octal, setAttributesScript } from './atomic-write.ts'
 
@@ -215,6 +215,17 @@ export interface FileArgs {
 }
 
 /** Throws when `validate` lacks the `%s` placeholder, which would validate nothing. */
+/**
+ * A path's state, where a missing parent directory that an earlier step of this run creates (as
+ * the fact cache predicts in a check run) counts as present. Reads the parent only in that case.
+ */
+export async function readFileState(ctx: PlanContext, path: string): Promise<FileState> {
+  const state = await ctx.fact(fileState, path)
+  if (state.kind !== 'absent' || state.parentIsDirectory !== false) return state
+  const parent = await ctx.fact(fileState, posix.dirname(path))
+  return parent.kind === 'directory' ? { ...state, parentIsDirectory: true } : state
+}
+
 export function checkValidate(validate: string | undefined): void {
   if (validate !== undefined && !validate.includes('%s')) throw new Error(`validate command '${validate}' must contain %s (the file to check)`)
 }
@@ -228,7 +239,7 @@ export function fileStep(args: FileArgs): StepSpec {
       checkPath(args.path)
       checkValidate(args.validate)
       const mode = args.mode === undefined ? undefined : parseMode(args.mode)
-      const state = await ctx.fact(fileState, args.path)
+      const state = await readFileState(ctx, args.path)
       return planWrite({
         path: args.path,
         state,
@@ -271,7 +282,7 @@ export function directoryStep(args: DirectoryArgs): StepSpec {
       const { path } = args
       checkPath(path)
       const want = args.mode === undefined ? undefined : parseMode(args.mode)
-      const state = await ctx.fact(fileState, path)
+      const state = await readFileState(ctx, path)
       if (state.kind === 'symlink') throw new Error(`${path} is a symlink to ${state.target}; manage the target directory instead`)
       if (state.kind === 'file' || state.kind === 'other') throw new Error(`${path} exists and is not a directory`)
       const resource = `directory:${path}`
@@ -334,7 +345,7 @@ export function absentStep(args: AbsentArgs): StepSpec {
       const { path } = args
       checkPath(path)
       if (path === '/') throw new Error('refusing to remove /')
-      const state = await ctx.fact(fileState, path)
+      const state = await readFileState(ctx, path)
       if (state.kind === 'absent') return { changes: [] }
       const [kind, before] =
         state.kind === 'file' ? ['file', `file (${state.size} bytes)`]

@@ -1,7 +1,7 @@
 import type { Handler } from '../engine/handlers.ts'
 import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
 import { fileState, type FileState } from '../facts/file.ts'
-import { checkPath, checkValidate, parseMode, planWrite, type Mode, type WritePlan } from './file.ts'
+import { checkPath, checkValidate, parseMode, planWrite, readFileState, type Mode, type WritePlan } from './file.ts'
 
 const POSIX_CLASSES: Readonly<Record<string, string>> = {
   alpha: 'A-Za-z', digit: '0-9', alnum: 'A-Za-z0-9', upper: 'A-Z', lower: 'a-z', space: '\\s', blank: ' \\t',
@@ -205,7 +205,7 @@ export function lineStep(args: LineArgs): StepSpec {
     async plan(ctx) {
       checkPath(args.path)
       checkValidate(args.validate)
-      const state = await ctx.fact(fileState, args.path)
+      const state = await readFileState(ctx, args.path)
       return planEdit(state, { ...args, create: args.create ?? false, absentIsFine: args.state === 'absent', edit: (t) => editLines(t, args) })
     },
   }
@@ -239,7 +239,7 @@ export function iniSettingStep(args: IniSettingArgs): StepSpec {
     async plan(ctx) {
       checkPath(args.path)
       checkValidate(args.validate)
-      const state = await ctx.fact(fileState, args.path)
+      const state = await readFileState(ctx, args.path)
       const edit = { section: args.section, key: args.key, value: args.value === undefined ? undefined : String(args.value), state: args.state }
       return planEdit(state, { ...args, create: args.create ?? true, absentIsFine: args.state === 'absent', edit: (t) => editIni(t, edit) })
     },

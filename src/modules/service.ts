@@ -71,7 +71,8 @@ export function serviceStep(args: ServiceArgs): StepSpec {
         const now = s.enabled === 'enabled'
         // static and masked units have no boot state of their own to toggle.
         const togglable = !s.exists || s.enabled === 'enabled' || s.enabled === 'disabled'
-        if (togglable && now !== args.enabled) {
+        // Not installed yet: what its package will do on install is unknown, so the wish is a change.
+        if (togglable && (now !== args.enabled || !s.exists)) {
           changes.push({ resource, action: 'update', field: 'enabled', before: s.exists ? String(now) : NOT_INSTALLED, after: String(args.enabled) })
           verbs.push(args.enabled ? (s.init === 'sysv' && !s.hasLinks ? 'defaults' : 'enable') : 'disable')
           enabled = args.enabled ? 'enabled' : 'disabled'

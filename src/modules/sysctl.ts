@@ -5,7 +5,7 @@ import type { Handler } from '../engine/handlers.ts'
 import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
 import { fileState } from '../facts/file.ts'
 import { checkSysctlKey, normalizeSysctlValue, sysctlLive, sysctlPath } from '../facts/sysctl.ts'
-import { checkPath, runWrite, type WriteCommand } from './file.ts'
+import { checkPath, readFileState, runWrite, type WriteCommand } from './file.ts'
 import { editIni, planEdit } from './line.ts'
 
 /** Where {@link sysctl} persists settings unless told otherwise. */
@@ -56,7 +56,7 @@ export function sysctlStep(args: SysctlArgs): StepSpec {
       const want = normalizeSysctlValue(String(args.value))
       if (want === '') throw new Error(`sysctl ${args.key}: the value is empty`)
       // Two independent reads issued together: one round trip, and each fact stays shared and predictable.
-      const [state, current] = await Promise.all([ctx.fact(fileState, file), live ? ctx.fact(sysctlLive, args.key) : Promise.resolve(undefined)])
+      const [state, current] = await Promise.all([readFileState(ctx, file), live ? ctx.fact(sysctlLive, args.key) : Promise.resolve(undefined)])
       const write = planEdit(state, {
         path: file,
         create: true,

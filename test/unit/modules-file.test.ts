@@ -67,9 +67,16 @@ describe('file: planning from recorded facts', () => {
   })
 
   it('reports a missing parent directory as missing, not as an exception', async () => {
-    const plan = await planWith(fileStep({ path: '/opt/app/x', content: 'a' }), at('/opt/app/x', { kind: 'absent', parentIsDirectory: false }))
+    const plan = await planWith(fileStep({ path: '/opt/app/x', content: 'a' }), { ...at('/opt/app/x', { kind: 'absent', parentIsDirectory: false }), ...at('/opt/app', { kind: 'absent' }) })
     expect(plan.missing).toBe('parent directory /opt/app of /opt/app/x does not exist')
     expect(plan.changes).toHaveLength(1)
+  })
+
+  it('trusts a parent directory that an earlier step of the run creates (a predicted fact)', async () => {
+    const parent: FileState = { kind: 'directory', mode: 0o755, owner: 'root', group: 'root' }
+    const plan = await planWith(fileStep({ path: '/opt/app/x', content: 'a' }), { ...at('/opt/app/x', { kind: 'absent', parentIsDirectory: false }), ...at('/opt/app', parent) })
+    expect(plan.missing).toBeUndefined()
+    expect(plan.changes).toEqual([{ resource: 'file:/opt/app/x', action: 'create', field: 'content', after: 'a' }])
   })
 
   it('marks secret content sensitive and never carries it in changes', async () => {
