@@ -196,12 +196,8 @@ function contentOf(c: string | Secret | undefined): string | undefined {
   return c === undefined ? undefined : isSecret(c) ? c.reveal() : c
 }
 
-/** Arguments of {@link file}. */
-export interface FileArgs {
-  /** Absolute path of the file. */
-  readonly path: string
-  /** Exact content; a `secret()` is never shown. Undefined leaves content alone (an absent file is created empty). */
-  readonly content?: string | Secret
+/** Attributes and write options shared by every module that writes a whole file. */
+export interface WriteOptions {
   readonly mode?: Mode
   readonly owner?: string
   readonly group?: string
@@ -214,7 +210,14 @@ export interface FileArgs {
   readonly notify?: readonly Handler[]
 }
 
-/** Throws when `validate` lacks the `%s` placeholder, which would validate nothing. */
+/** Arguments of {@link file}. */
+export interface FileArgs extends WriteOptions {
+  /** Absolute path of the file. */
+  readonly path: string
+  /** Exact content; a `secret()` is never shown. Undefined leaves content alone (an absent file is created empty). */
+  readonly content?: string | Secret
+}
+
 /**
  * A path's state, where a missing parent directory that an earlier step of this run creates (as
  * the fact cache predicts in a check run) counts as present. Reads the parent only in that case.
@@ -226,6 +229,7 @@ export async function readFileState(ctx: PlanContext, path: string): Promise<Fil
   return parent.kind === 'directory' ? { ...state, parentIsDirectory: true } : state
 }
 
+/** Throws when `validate` lacks the `%s` placeholder, which would validate nothing. */
 export function checkValidate(validate: string | undefined): void {
   if (validate !== undefined && !validate.includes('%s')) throw new Error(`validate command '${validate}' must contain %s (the file to check)`)
 }

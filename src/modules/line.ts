@@ -1,7 +1,7 @@
 import type { Handler } from '../engine/handlers.ts'
 import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
 import { fileState, type FileState } from '../facts/file.ts'
-import { checkPath, checkValidate, parseMode, planWrite, readFileState, type Mode, type WritePlan } from './file.ts'
+import { checkPath, checkValidate, parseMode, planWrite, readFileState, type WriteOptions, type WritePlan } from './file.ts'
 
 const POSIX_CLASSES: Readonly<Record<string, string>> = {
   alpha: 'A-Za-z', digit: '0-9', alnum: 'A-Za-z0-9', upper: 'A-Z', lower: 'a-z', space: '\\s', blank: ' \\t',
@@ -143,18 +143,12 @@ export function editIni(text: string, e: IniEdit): string {
 }
 
 /** What {@link planEdit} needs: how to edit the text, and the attributes and options of the write. */
-export interface EditSpec {
+export interface EditSpec extends Omit<WriteOptions, 'notify'> {
   readonly path: string
   readonly create: boolean
   /** True when an absent file needs no change (removing from a missing file). */
   readonly absentIsFine: boolean
   readonly edit: (text: string) => string
-  readonly mode?: Mode
-  readonly owner?: string
-  readonly group?: string
-  readonly validate?: string
-  readonly backup?: boolean
-  readonly sensitive?: boolean
 }
 
 /** Plans an edit of a text file's content through the shared `fileState` fact and atomic write. */
@@ -179,16 +173,7 @@ export function planEdit(state: FileState, s: EditSpec): WritePlan {
 }
 
 /** Attributes and write options shared by {@link line} and {@link iniSetting}. */
-export interface EditOptions {
-  readonly mode?: Mode
-  readonly owner?: string
-  readonly group?: string
-  readonly validate?: string
-  readonly backup?: boolean
-  /** Hide the file's content in every diff. */
-  readonly sensitive?: boolean
-  readonly notify?: readonly Handler[]
-}
+export type EditOptions = WriteOptions
 
 /** Arguments of {@link line}. */
 export interface LineArgs extends EditOptions, LineEdit {

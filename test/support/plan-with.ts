@@ -1,6 +1,7 @@
 import { factKey, type Fact } from '../../src/engine/facts.ts'
 import type { HostInfo } from '../../src/engine/define.ts'
 import type { StepPlan, StepSpec } from '../../src/engine/step.ts'
+import type { Remote } from '../../src/engine/context.ts'
 
 /** Recorded fact values keyed by `factKey` (`name ["arg",…]`); build keys with `recorded()`. */
 export type RecordedFacts = Readonly<Record<string, unknown>>
@@ -20,5 +21,13 @@ export async function planWith(spec: StepSpec, facts: RecordedFacts, host: Parti
       if (!(key in facts)) throw new Error(`planWith: no recorded value for fact ${key}`)
       return facts[key] as never
     },
+  })
+}
+
+/** Plans a step against a real Remote (e.g. `localRemote()`), reading each fact for real, uncached. */
+export async function planOn(spec: StepSpec, remote: Remote): Promise<StepPlan> {
+  return spec.plan({
+    host: { name: remote.host, address: '127.0.0.1', groups: [], vars: {} },
+    fact: async (f, ...args) => f.parse(await remote.exec(f.command(...args)), ...args),
   })
 }

@@ -11,7 +11,7 @@ import { absentStep, directoryStep, fileStep, parseMode } from '../../src/module
 import { lineStep } from '../../src/modules/line.ts'
 import { spawn } from 'node:child_process'
 import type { Executed, Remote, RemoteExecOptions } from '../../src/engine/context.ts'
-import { planWith, recorded, type RecordedFacts } from '../support/plan-with.ts'
+import { planWith, recorded, type RecordedFacts, planOn } from '../support/plan-with.ts'
 import { localRemote } from '../support/local-remote.ts'
 
 
@@ -125,13 +125,6 @@ describe('directory and absent: planning from recorded facts', () => {
   })
 })
 
-/** Plans against the real local filesystem, as the engine would, counting fact reads. */
-async function realPlan(spec: StepSpec, remote: Remote): Promise<StepPlan> {
-  return spec.plan({
-    host: { name: 'local', address: '127.0.0.1', groups: [], vars: {} },
-    fact: async (f, ...args) => f.parse(await remote.exec(f.command(...args)), ...args),
-  })
-}
 
 describe('file, directory, absent: applied for real in a temp dir', () => {
   const root = mkdtempSync(join(tmpdir(), 'havn-file-'))
@@ -146,7 +139,7 @@ describe('file, directory, absent: applied for real in a temp dir', () => {
   /** Plan, apply, check the prediction against a real read, and check the step is now a no-op. */
   async function converge(spec: StepSpec): Promise<{ plan: StepPlan; execs: string[] }> {
     const remote = localRemote()
-    const plan = await realPlan(spec, remote)
+    const plan = await planOn(spec, remote)
     await plan.apply?.(remote)
     for (const p of plan.predict ?? []) {
       const [, path] = /^file\.state \["(.*)"\]$/.exec(p.key) ?? []
@@ -158,7 +151,7 @@ describe('file, directory, absent: applied for real in a temp dir', () => {
       if ('gid' in want && /^\d+$/.test(String(want.group))) delete want.group
       expect(real).toMatchObject(want)
     }
-    const again = await realPlan(spec, localRemote())
+    const again = await planOn(spec, localRemote())
     expect(again.changes).toEqual([])
     return { plan, execs: remote.log }
   }
@@ -224,7 +217,7 @@ describe('file, directory, absent: applied for real in a temp dir', () => {
     const path = join(dir, 'sudoers')
     writeFileSync(path, 'good old\n', { mode: 0o440 })
     const remote = localRemote('web1')
-    const plan = await realPlan(fileStep({ path, content: 'bad new\n', validate: 'grep -q good %s || { echo "syntax error near bad" >&2; exit 3; }' }), remote)
+    const plan = await planOn(fileStep({ path, content: 'bad new\n', validate: 'grep -q good %s || { echo "syntax error near bad" >&2; exit 3; }' }), remote)
     const err = await plan.apply!(remote).then(() => undefined, (e: unknown) => e)
     expect(err).toBeInstanceOf(CommandFailedError)
     expect(err).toMatchObject({ host: 'web1', code: 3 })
@@ -254,7 +247,7 @@ describe('file, directory, absent: applied for real in a temp dir', () => {
 
   it('fails clearly when the parent directory is missing', async () => {
     const remote = localRemote()
-    const plan = await realPlan(fileStep({ path: join(dir, 'no', 'x'), content: 'a' }), remote)
+    const plan = await planOn(fileStep({ path: join(dir, 'no', 'x'), content: 'a' }), remote)
     expect(plan.missing).toMatch(/parent directory .*\/no of .*\/no\/x does not exist/)
     await expect(plan.apply!(remote)).rejects.toThrow(/parent directory .*\/no does not exist/)
   })
@@ -275,14 +268,14 @@ describe('file, directory, absent: applied for real in a temp dir', () => {
     writeFileSync(path, 'old\n')
     const remote = localRemote()
     const spec = fileStep({ path, content: secret(`PASSWORD=${canary}\n`), validate: 'cat %s >&2; echo "rejected: $(cat %s)"; false' })
-    const plan = await realPlan(spec, remote)
+    const plan = await planOn(spec, remote)
     const err = (await plan.apply!(remote).then(() => undefined, (e: unknown) => e)) as CommandFailedError
     expect(err).toBeInstanceOf(CommandFailedError)
     expect(err.message).toContain('rejected: ***')
     const shown = [JSON.stringify(plan.changes), spec.name, err.message, err.display, err.stderrTail, ...remote.log].join('\n')
     expect(shown).not.toContain(canary)
     expect(readFileSync(path, 'utf8')).toBe('old\n')
-    const good = await realPlan(fileStep({ path, content: secret(`PASSWORD=${canary}\n`) }), remote)
+    const good = await planOn(fileStep({ path, content: secret(`PASSWORD=${canary}\n`) }), remote)
     await good.apply!(remote)
     expect(readFileSync(path, 'utf8')).toBe(`PASSWORD=${canary}\n`)
     expect([JSON.stringify(good.changes), ...remote.log].join('\n')).not.toContain(canary)

@@ -7,7 +7,7 @@ import type { Executed, Remote, RemoteExecOptions } from '../../src/engine/conte
 import type { StepPlan, StepSpec } from '../../src/engine/step.ts'
 import { fileState, type FileState } from '../../src/facts/file.ts'
 import { compileRegexp, editIni, editLines, iniSettingStep, lineStep } from '../../src/modules/line.ts'
-import { planWith, recorded } from '../support/plan-with.ts'
+import { planWith, recorded, planOn } from '../support/plan-with.ts'
 import { localRemote } from '../support/local-remote.ts'
 
 // A MariaDB option file as Debian 12's mariadb-server ships /etc/mysql/mariadb.conf.d/50-server.cnf (abridged, real bytes).
@@ -136,13 +136,6 @@ describe('line and iniSetting: planning from recorded facts', () => {
   })
 })
 
-/** Plans against the real local filesystem, as the engine would. */
-async function realPlan(spec: StepSpec, remote: Remote): Promise<StepPlan> {
-  return spec.plan({
-    host: { name: 'local', address: '127.0.0.1', groups: [], vars: {} },
-    fact: async (f, ...args) => f.parse(await remote.exec(f.command(...args)), ...args),
-  })
-}
 
 describe('line and iniSetting: applied for real in a temp dir', () => {
   const dir = mkdtempSync(join(tmpdir(), 'havn-line-'))
@@ -150,10 +143,10 @@ describe('line and iniSetting: applied for real in a temp dir', () => {
 
   async function converge(spec: StepSpec): Promise<StepPlan> {
     const remote = localRemote()
-    const plan = await realPlan(spec, remote)
+    const plan = await planOn(spec, remote)
     await plan.apply?.(remote)
     expect(remote.log.length).toBeLessThanOrEqual(2)
-    expect((await realPlan(spec, localRemote())).changes).toEqual([])
+    expect((await planOn(spec, localRemote())).changes).toEqual([])
     return plan
   }
 

@@ -8,7 +8,7 @@ import type { StepPlan, StepSpec } from '../../src/engine/step.ts'
 import { fileState, type FileState } from '../../src/facts/file.ts'
 import { sysctlLive } from '../../src/facts/sysctl.ts'
 import { sysctlStep } from '../../src/modules/sysctl.ts'
-import { planWith, recorded } from '../support/plan-with.ts'
+import { planWith, recorded, planOn } from '../support/plan-with.ts'
 import { localRemote } from '../support/local-remote.ts'
 
 const FILE = '/etc/sysctl.d/99-havn.conf'
@@ -61,12 +61,6 @@ function namespaceHolder(args: string[]): Promise<ChildProcess> {
   })
 }
 
-async function realPlan(spec: StepSpec, remote: Remote): Promise<StepPlan> {
-  return spec.plan({
-    host: { name: 'ns', address: '127.0.0.1', groups: [], vars: {} },
-    fact: async (f, ...args) => f.parse(await remote.exec(f.command(...args)), ...args),
-  })
-}
 
 describe('sysctl: applied for real inside private namespaces', () => {
   const dir = mkdtempSync(join(tmpdir(), 'havn-sysctl-'))
@@ -93,7 +87,7 @@ describe('sysctl: applied for real inside private namespaces', () => {
     const file = join(dir, 'rw.conf')
     writeFileSync(file, '# tuned by havn\n')
     const spec = sysctlStep({ key: 'net.ipv4.tcp_rmem', value: '4096  87380\t1234567', file })
-    const plan = await realPlan(spec, rw)
+    const plan = await planOn(spec, rw)
     expect(plan.changes.map((c) => [c.resource, c.after])).toEqual([
       [`file:${file}`, '# tuned by havn\nnet.ipv4.tcp_rmem = 4096 87380 1234567\n'],
       ['sysctl:net.ipv4.tcp_rmem', '4096 87380 1234567'],
@@ -103,13 +97,13 @@ describe('sysctl: applied for real inside private namespaces', () => {
     expect(rw.log).toHaveLength(1)
     expect((await rw.exec('cat /proc/sys/net/ipv4/tcp_rmem')).stdout).toBe('4096\t87380\t1234567\n')
     expect(readFileSync(file, 'utf8')).toBe('# tuned by havn\nnet.ipv4.tcp_rmem = 4096 87380 1234567\n')
-    expect((await realPlan(spec, rw)).changes).toEqual([])
+    expect((await planOn(spec, rw)).changes).toEqual([])
   })
 
   it('where /proc/sys is read-only, persists the file and reports the live part without failing', async () => {
     const file = join(dir, 'ro.conf')
     const before = (await ro.exec('cat /proc/sys/net/ipv4/tcp_rmem')).stdout
-    const plan = await realPlan(sysctlStep({ key: 'net.ipv4.tcp_rmem', value: '4096 87380 7654321', file }), ro)
+    const plan = await planOn(sysctlStep({ key: 'net.ipv4.tcp_rmem', value: '4096 87380 7654321', file }), ro)
     expect(plan.changes.at(-1)).toMatchObject({ resource: 'sysctl:net.ipv4.tcp_rmem', after: '4096 87380 7654321 (live value not writable here)' })
     await plan.apply!(ro)
     expect(readFileSync(file, 'utf8')).toBe('net.ipv4.tcp_rmem = 4096 87380 7654321\n')
