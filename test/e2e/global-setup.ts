@@ -1,8 +1,6 @@
 import type { TestProject } from 'vitest/node'
 import { down, up, type Testbed } from '../testbed/index.ts'
-
-/** Hosts every e2e file may use: host1..host20 for fleet tests, host21 to be stopped, host22 spare. */
-export const BED_HOSTS = 22
+import { BED_HOSTS } from './hosts.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -10,9 +8,12 @@ declare module 'vitest' {
   }
 }
 
-/** Starts one test bed for the whole e2e run and tears it down afterwards, even on failure. */
+/**
+ * Starts one test bed for the whole e2e run and tears it down afterwards, even on failure.
+ * `HAVN_TESTBED_STATE_DIR` (with `HAVN_TESTBED_SLOT`) lets several developers run e2e at once.
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const bed = await up({ count: BED_HOSTS, jumpOnly: 1 })
+  const bed = await up({ count: BED_HOSTS, jumpOnly: 1, stateDir: process.env.HAVN_TESTBED_STATE_DIR || undefined })
   project.provide('testbed', bed)
   return async () => {
     await down(bed.stateDir)

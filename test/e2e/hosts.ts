@@ -1,0 +1,20 @@
+/**
+ * Which test bed hosts each e2e file may use, so files never disturb each other's hosts.
+ * The global setup starts BED_HOSTS hosts plus one jump-only host (`hidden1`, behind host1).
+ */
+export const BED_HOSTS = 44
+
+/** host1..host20: fleet tests (read-mostly; see each file), host21: stopped by cli-basics, host22: spare. */
+export const ROLE_HOSTS = {
+  /** Hub first, then spokes; the last spoke is added to the mesh by a second run. */
+  wireguard: ['host23', 'host24', 'host25', 'host26', 'host27'],
+  /** A database host and a WireGuard hub + spoke of its own mesh; the spoke is the allowed client. */
+  postgres: ['host28', 'host29', 'host30'],
+  mysql: ['host31', 'host32'],
+  /** The HAProxy host, two core backends and one burst backend. */
+  haproxy: ['host33', 'host34', 'host35', 'host36'],
+  /** A client to back up and a host that offers an sftp repository. */
+  restic: ['host37', 'host38'],
+  /** The whole site playbook on fresh hosts: hub, db, mysql, edge, burst. */
+  site: ['host39', 'host40', 'host41', 'host42', 'host43', 'host44'],
+} as const
