@@ -1,0 +1,107 @@
+import { absent, command, defineHandler, defineRole, directory, file, osInfo, packages, secret, service, serviceStatus, type Secret, type StepResult } from 'havn'
+import {
+  BACKUP_PATH,
+  CONF_DIR,
+  CRON_PATH,
+  ENV_PATH,
+  EXCLUDES_PATH,
+  IDENTITY_PATH,
+  KNOWN_HOSTS_PATH,
+  parseSftpRepository,
+  PASSWORD_PATH,
+  renderBackupScript,
+  renderCron,
+  renderEnv,
+  renderExcludes,
+  renderKnownHosts,
+  renderServiceUnit,
+  renderTimerUnit,
+  renderWrapper,
+  SERVICE_UNIT_PATH,
+  sftpCommand,
+  TIMER_UNIT_PATH,
+  UNIT,
+  WRAPPER_PATH,
+} from './render.ts'
+import { initRepository } from './init-step.ts'
+import { defaults, schema, type ResticBackupVars } from './schema.ts'
+
+/** systemd reads unit files only on daemon-reload; a running timer keeps its old schedule until restarted. */
+const reloadTimer = defineHandler('restic-backup:reload-timer', async () => {
+  await command(`systemctl daemon-reload && systemctl try-restart ${UNIT}.timer`, { name: 'reload systemd and restart the backup timer' })
+})
+
+/** A change a check run predicted but did not make: the host still holds the old state. */
+function isPrediction(step: StepResult): boolean {
+  return step.status === 'would-change' || step.status === 'uncertain'
+}
+
+/**
+ * Inventory YAML cannot carry a `secret()`, so a secret var may arrive as a plain string: wrap it,
+ * which also registers it for output scrubbing.
+ */
+function asSecret(value: Secret | string): Secret {
+  return typeof value === 'string' ? secret(value) : value
+}
+
+/**
+ * Encrypted, scheduled restic backups to an sftp, local or S3-compatible repository: root-only
+ * settings in /etc/havn-restic, the repository initialised only when `restic cat config` fails,
+ * a backup script (`backup`, then `forget --prune` with the retention vars) run daily by a systemd
+ * timer, or by cron where systemd does not run.
+ */
+export default defineRole<ResticBackupVars>({
+  name: 'restic-backup',
+  schema,
+  defaults,
+  async run(v, host) {
+    const systemd = (await host.fact(osInfo)).initSystem === 'systemd'
+    const sftp = parseSftpRepository(v.repository)
+    const password = asSecret(v.password)
+    const s3Secret = v.s3SecretAccessKey === undefined ? undefined : asSecret(v.s3SecretAccessKey)
+
+    const pkg = await packages({ names: ['restic', ...(sftp ? ['openssh-client'] : []), ...(systemd ? [] : ['cron'])] })
+    await directory({ path: CONF_DIR, mode: 0o700, owner: 'root', group: 'root' })
+    const settings: StepResult[] = []
+    settings.push(await file({ path: PASSWORD_PATH, content: password, mode: 0o600, owner: 'root', group: 'root' }))
+    settings.push(await file({
+      path: ENV_PATH,
+      content: renderEnv(v, s3Secret?.reveal()),
+      mode: 0o600,
+      owner: 'root',
+      group: 'root',
+      sensitive: s3Secret !== undefined,
+      validate: 'sh -n %s',
+    }))
+    await file({ path: EXCLUDES_PATH, content: renderExcludes(v), mode: 0o644 })
+    if (v.sftpIdentity !== undefined) {
+      const key = asSecret(v.sftpIdentity).reveal()
+      // OpenSSH rejects a private key whose last line lacks its newline.
+      settings.push(await file({ path: IDENTITY_PATH, content: secret(key.endsWith('\n') ? key : `${key}\n`), mode: 0o600, owner: 'root', group: 'root' }))
+    }
+    if (v.knownHosts.length > 0) settings.push(await file({ path: KNOWN_HOSTS_PATH, content: renderKnownHosts(v), mode: 0o644 }))
+    settings.push(await file({ path: WRAPPER_PATH, content: renderWrapper(sftpCommand(v)), mode: 0o755, validate: 'sh -n %s' }))
+    await file({ path: BACKUP_PATH, content: renderBackupScript(v), mode: 0o755, validate: 'sh -n %s' })
+
+    // A predicted install or settings change leaves the host as it was, so its guard would ask the old setup.
+    await initRepository(isPrediction(pkg) || settings.some(isPrediction))
+
+    if (systemd) {
+      await file({ path: SERVICE_UNIT_PATH, content: renderServiceUnit(), mode: 0o644, notify: [reloadTimer] })
+      await file({ path: TIMER_UNIT_PATH, content: renderTimerUnit(v), mode: 0o644, notify: [reloadTimer] })
+      await command(`systemctl daemon-reload && systemctl enable --now ${UNIT}.timer`, {
+        name: 'enable the backup timer',
+        unless: `systemctl is-enabled --quiet ${UNIT}.timer && systemctl is-active --quiet ${UNIT}.timer`,
+      })
+      await absent({ path: CRON_PATH })
+      return
+    }
+    await file({ path: CRON_PATH, content: renderCron(v), mode: 0o644 })
+    // Debian's cron package starts and enables cron when it is installed. A check run that only
+    // predicts the install cannot see that, so asking then would predict changes the run never makes.
+    if (isPrediction(pkg) && !(await host.fact(serviceStatus, 'cron')).exists) return
+    await service({ name: 'cron', state: 'started', enabled: true })
+  },
+})
+
+export type { ResticBackupVars } from './schema.ts'
