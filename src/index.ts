@@ -8,6 +8,7 @@ export { defineFact, predict, type Fact, type Prediction } from './engine/facts.
 export { defineHandler, type Handler } from './engine/handlers.ts'
 export { runStep, type PlanContext, type StepPlan, type StepResult, type StepSpec } from './engine/step.ts'
 export { sh, secret, shQuote, type ShellCommand, type Secret } from './connection/quote.ts'
+export { CommandFailedError } from './connection/errors.ts'
 export { defineInventory, type InventorySpec } from './inventory/define.ts'
 
 // Builtin modules, each named for the state it ensures.

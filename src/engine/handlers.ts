@@ -14,7 +14,8 @@ const registry = new Map<string, Handler>()
  * run can be honoured by the next run of any playbook that imports it. Names must be unique.
  */
 export function defineHandler(name: string, run: (host: Host) => Promise<void>): Handler {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/.test(name)) throw new Error(`handler name '${name}' may only hold letters, digits and . _ : @ -`)
+  // The name is also a file name on hosts (the pending-notification marker).
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:@ -]*$/.test(name) || name.endsWith(' ')) throw new Error(`handler name '${name}' may only hold letters, digits, spaces and . _ : @ -`)
   const existing = registry.get(name)
   if (existing && existing.run !== run) throw new Error(`handler '${name}' is defined twice`)
   const handler = existing ?? { name, run }

@@ -1,7 +1,7 @@
 import { InputError, type InputLocation } from './errors.ts'
 import type { HostInfo, Play, RoleUse } from './define.ts'
 import { validateSchema } from '../schema/validate.ts'
-import { isSecret } from '../connection/quote.ts'
+import { isSecret, secret } from '../connection/quote.ts'
 
 /** A host as the engine needs it: the inventory's view plus where each var came from. */
 export interface EngineHost extends HostInfo {
@@ -33,6 +33,7 @@ export function bindRole(use: RoleUse, host: EngineHost, where: { playbookFile: 
     }
   }
   Object.assign(vars, use.vars)
+  wrapDeclaredSecrets(role.schema, vars)
   const problems = role.schema
     ? validateSchema(role.schema, revealForSchema(vars)).map((p) => {
         const key = p.pointer.split('/')[1] ?? ''
@@ -41,6 +42,17 @@ export function bindRole(use: RoleUse, host: EngineHost, where: { playbookFile: 
       })
     : []
   return { bound: { use, vars }, problems }
+}
+
+/**
+ * Vars whose schema property says `secret: true` may arrive as plain strings (from YAML or group
+ * vars); they are wrapped in `secret()` here, so a role never has to remember to.
+ */
+function wrapDeclaredSecrets(schema: unknown, vars: Record<string, unknown>): void {
+  for (const [key, prop] of Object.entries(schemaProperties(schema))) {
+    const value = vars[key]
+    if (typeof value === 'string' && (prop as { secret?: unknown } | undefined)?.secret === true) vars[key] = secret(value)
+  }
 }
 
 /** A secret is validated as the string it stands for; errors show types, never values. */

@@ -139,7 +139,7 @@ describe('exitCodeFor', () => {
 describe('handlers and published values', () => {
   it('runs a notified handler once at the end of the play, after every step of the host', async () => {
     const { defineHandler } = await import('../../src/engine/handlers.ts')
-    const reload = defineHandler('test-reload-once', async () => {
+    const reload = defineHandler('test reload once', async () => {
       await command('reload it')
     })
     const p = definePlaybook({
@@ -150,8 +150,8 @@ describe('handlers and published values', () => {
     const steps = log.map((l) => l.replace(/^a: /, '')).filter((l) => !l.startsWith('for d in'))
     expect(steps.map((l) => l.split('\n').at(-1))).toEqual(['change one', 'change two', 'last', 'reload it'])
     // The notification marker is written in the same command as the change, before it.
-    expect(steps[0]).toMatch(/^\{ d=.*test-reload-once.*\|\| exit 97\nchange one$/s)
-    expect(log.some((l) => l.includes('rm -f') && l.includes('test-reload-once'))).toBe(true)
+    expect(steps[0]).toMatch(/^\{ d=.*test reload once.*\|\| exit 97\nchange one$/s)
+    expect(log.some((l) => l.includes('rm -f') && l.includes('test reload once'))).toBe(true)
   })
 
   it('predicts a handler in check mode without running anything', async () => {
@@ -232,5 +232,22 @@ describe('rolling batches, failure budget and tags', () => {
     expect(await runTagged(['db'])).toEqual(['y@a', 'z@a'])
     expect(await runTagged(['x'])).toEqual(['x@a', 'z@a'])
     expect(await runTagged(undefined, ['db', 'always'])).toEqual(['x@a'])
+  })
+})
+
+describe('secret vars', () => {
+  it('wraps vars declared `secret: true` in the schema, even when the inventory gives a plain string', async () => {
+    const { isSecret } = await import('../../src/connection/quote.ts')
+    const seen: unknown[] = []
+    const role = defineRole<{ token: unknown; plain: string }>({
+      name: 'sec',
+      schema: { type: 'object', properties: { token: { type: 'string', secret: true }, plain: { type: 'string' } } },
+      async run(v) { seen.push(v.token, v.plain) },
+    })
+    const p = definePlaybook({ name: 's', plays: [{ hosts: 'all', roles: [role()] }] })
+    await run(p, ['a'], { vars: { a: { token: 'from-yaml-123', plain: 'visible' } } })
+    expect(isSecret(seen[0])).toBe(true)
+    expect(String(seen[0])).toBe('***')
+    expect(seen[1]).toBe('visible')
   })
 })
