@@ -1,0 +1,52 @@
+import { defineHandler, defineRole, directory, file, osInfo, packages, service, serviceStatus, type StepResult } from 'havn'
+import { configPath, renderConfig } from './render.ts'
+import { defaults, schema, type MysqlNvmeVars } from './schema.ts'
+import { desiredSettings } from './settings.ts'
+import { applyDynamic, checkDatadir, staticSettings } from './steps.ts'
+
+/**
+ * Restarts the database server. It finds the service on the host (not from vars) so that a
+ * notification left by an interrupted run is honoured by the next run of any playbook.
+ */
+export const restartServer = defineHandler('mysql-nvme:restart', async (host) => {
+  const mariadb = await host.fact(serviceStatus, 'mariadb')
+  const mysql = mariadb.exists ? undefined : await host.fact(serviceStatus, 'mysql')
+  await service.restart(mysql?.exists ? 'mysql' : 'mariadb')
+})
+
+function pending(r: StepResult | undefined): boolean {
+  return r?.status === 'would-change' || r?.status === 'uncertain'
+}
+
+/**
+ * Tunes MariaDB or MySQL for NVMe storage: writes `[mysqld]` settings to its own config file,
+ * applies dynamic ones live with `SET GLOBAL`, and restarts for static ones (or reports the
+ * restart as pending with `allowRestart: false`). O_DIRECT is probed on the datadir first.
+ */
+export default defineRole<MysqlNvmeVars>({
+  name: 'mysql-nvme',
+  schema,
+  defaults,
+  async run(v, host) {
+    const os = await host.fact(osInfo)
+    const settings = desiredSettings(v, os.memTotalBytes)
+    const path = configPath(v.flavor)
+    const serviceName = v.flavor === 'mariadb' ? 'mariadb' : 'mysql'
+
+    await checkDatadir(v.datadir, v.flushMethod)
+    // The config goes in before the package, so a fresh server starts tuned and needs no restart.
+    await directory({ path: '/etc/mysql', mode: 0o755 })
+    await directory({ path: path.slice(0, path.lastIndexOf('/')), mode: 0o755 })
+    await file({ path, content: renderConfig(settings), mode: 0o644 })
+
+    const pkg = v.installPackage ? await packages({ names: [v.flavor === 'mariadb' ? 'mariadb-server' : 'mysql-server'] }) : undefined
+    // Installing starts the server; an explicit start here would be predicted in check mode but be a no-op in the run.
+    const started = pkg?.changed ? undefined : await service({ name: serviceName, state: 'started' })
+    const expectRunning = !pending(pkg) && !pending(started)
+
+    await applyDynamic(settings, { expectRunning })
+    await staticSettings(settings, { expectRunning, service: serviceName, allowRestart: v.allowRestart, restart: restartServer })
+  },
+})
+
+export type { ByteSize, FlushMethod, MysqlFlavor, MysqlNvmeVars } from './schema.ts'
