@@ -32,18 +32,28 @@ export function predict<A extends readonly unknown[], T>(fact: Fact<A, T>, args:
 /**
  * Per-host fact cache. Reads are lazy and shared between concurrent callers; the whole cache is
  * dropped after any change on the host, and in check runs predictions stand in for real reads.
+ * Views made with `as()` read through another remote (e.g. with become) under their own keys,
+ * and share one store, so a change seen through any view drops them all.
  */
 export class FactCache {
-  private readonly entries = new Map<string, Promise<unknown>>()
+  private readonly entries: Map<string, Promise<unknown>>
   private readonly remote: Remote
+  private readonly mode: string
 
-  constructor(remote: Remote) {
+  constructor(remote: Remote, mode = '', entries = new Map<string, Promise<unknown>>()) {
     this.remote = remote
+    this.mode = mode
+    this.entries = entries
+  }
+
+  /** A view of the same store that reads through `remote`; `mode` names how it reads (e.g. `become`). */
+  as(remote: Remote, mode: string): FactCache {
+    return new FactCache(remote, mode, this.entries)
   }
 
   /** The fact's value, read from the host at most once until the cache is dropped. */
   read<A extends readonly unknown[], T>(fact: Fact<A, T>, args: A): Promise<T> {
-    const key = factKey(fact, args)
+    const key = this.key(factKey(fact, args))
     let hit = this.entries.get(key) as Promise<T> | undefined
     if (!hit) {
       hit = this.remote.exec(fact.command(...args), { display: `fact ${fact.name}` }).then((res) => fact.parse(res, ...args))
@@ -54,13 +64,17 @@ export class FactCache {
     return hit
   }
 
-  /** Forgets everything: the host changed. */
+  /** Forgets everything, in every view: the host changed. */
   drop(): void {
     this.entries.clear()
   }
 
   /** Records what facts will read after a change that a check run does not make. */
   assume(predictions: readonly Prediction[]): void {
-    for (const p of predictions) this.entries.set(p.key, Promise.resolve(p.value))
+    for (const p of predictions) this.entries.set(this.key(p.key), Promise.resolve(p.value))
+  }
+
+  private key(factKeyText: string): string {
+    return `${this.mode}|${factKeyText}`
   }
 }

@@ -161,10 +161,12 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
     emit({ type: 'host:start', host: host.name, play: p.name })
     const become = p.play.become ?? false
     const remote: Remote = { host: host.name, exec: (script, o) => state.session.exec(script, { ...o, become: o?.become ?? become }) }
+    // Facts are read as the play's steps run: through sudo in a become play.
+    const facts = state.facts.as(remote, become ? 'become' : 'login')
     const run: HostRun = {
       host,
       remote,
-      facts: state.facts,
+      facts,
       check: opts.check,
       emit,
       signal: opts.signal,
@@ -179,7 +181,7 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
     }
     const handle: Host = {
       ...host,
-      fact: (fact, ...args) => state.facts.read(fact, args),
+      fact: (fact, ...args) => facts.read(fact, args),
       publish(key, value) {
         let byHost = publishing.get(key)
         if (!byHost) publishing.set(key, (byHost = new Map()))

@@ -251,3 +251,34 @@ describe('secret vars', () => {
     expect(seen[1]).toBe('visible')
   })
 })
+
+describe('facts and become', () => {
+  it('reads facts through sudo in a become play, and separately from facts read without it', async () => {
+    const { defineFact } = await import('../../src/engine/facts.ts')
+    const whoami = defineFact({ name: 'test.whoami', command: () => 'id -u', parse: (r) => r.stdout.trim() })
+    const calls: string[] = []
+    const session: Session = {
+      host: 'a',
+      async exec(script, o) {
+        if (script.includes('havn.lock')) return { code: 0, stdout: script.includes('mkdir') ? 'acquired\n---\n' : '', stderr: '' }
+        calls.push(`${script} become=${String(o?.become ?? false)}`)
+        return { code: 0, stdout: o?.become ? '0\n' : '1000\n', stderr: '' }
+      },
+      async close() {},
+    }
+    const seen: string[] = []
+    const p = definePlaybook({
+      name: 'b',
+      plays: [
+        { hosts: 'all', become: true, async run(h) { seen.push(await h.fact(whoami)) } },
+        { hosts: 'all', async run(h) { seen.push(await h.fact(whoami)) } },
+      ],
+    })
+    await runPlaybook({
+      playbook: p, playbookFile: 'b.ts', hosts: hostsOf(['a']), select: () => ['a'], check: false,
+      connect: async () => session, classify: () => ({ kind: 'internal', message: '' }), emit: () => {},
+    })
+    expect(seen).toEqual(['0', '1000'])
+    expect(calls).toEqual(['id -u become=true', 'id -u become=false'])
+  })
+})
