@@ -1,0 +1,57 @@
+import { join } from 'node:path'
+import { measure, REPO, type Measured } from './measure.ts'
+
+/** The three havn figures W5 reports. */
+export type HavnKind = 'first' | 'second' | 'check'
+
+/** Bed files every havn run gets, exactly as a user would pass them. */
+export interface BedFiles {
+  readonly sshConfig: string
+  readonly knownHosts: string
+  readonly identityFile: string
+}
+
+/** A measured havn run and whether its recap matched what W5 must do on every host. */
+export interface HavnRun extends Measured {
+  /** Empty when the exit code and every host's recap were as expected; else what was wrong. */
+  readonly problems: string[]
+}
+
+interface HostRecapLine {
+  changed: number
+  wouldChange: number
+  failed: number
+  unreachable: boolean
+}
+
+/**
+ * Runs `node bin/havn.js run|check test/bench/w5.ts` on the inventory, measured as a whole process,
+ * and checks the JSON recap: a first run changes all 5 steps on each of the `n` hosts, a second run
+ * and a check of converged hosts change nothing; nothing fails or is unreachable.
+ */
+export async function runHavn(kind: HavnKind, inventory: string, n: number, files: BedFiles): Promise<HavnRun> {
+  const args = [join(REPO, 'bin/havn.js'), kind === 'check' ? 'check' : 'run', 'test/bench/w5.ts', '-i', inventory, '--ssh-config', files.sshConfig, '--known-hosts', files.knownHosts, '--identity', files.identityFile, '--output', 'json']
+  const m = await measure(process.execPath, args, { timeoutMs: 180_000 })
+  const problems: string[] = []
+  if (m.code !== 0) problems.push(`exit code ${String(m.code)}; stderr: ${m.stderr.slice(-400)}`)
+  const last = m.stdout.trim().split('\n').pop() ?? ''
+  let hosts: Record<string, HostRecapLine> = {}
+  try {
+    const recap = JSON.parse(last) as { type?: string; hosts?: Record<string, HostRecapLine> }
+    if (recap.type !== 'recap' || !recap.hosts) throw new Error('not a recap')
+    hosts = recap.hosts
+  } catch {
+    problems.push(`last output line is not a recap: ${last.slice(0, 200)}`)
+  }
+  const names = Object.keys(hosts)
+  if (problems.length === 0 && names.length !== n) problems.push(`recap has ${names.length} hosts, expected ${n}`)
+  const wantChanged = kind === 'first' ? 5 : 0
+  for (const [name, r] of Object.entries(hosts)) {
+    const changed = r.changed + r.wouldChange
+    if (r.failed > 0 || r.unreachable || changed !== wantChanged) {
+      problems.push(`${name}: changed ${changed}, failed ${r.failed}, unreachable ${String(r.unreachable)} (expected ${wantChanged} changes)`)
+      if (problems.length > 5) break
+    }
+  }
+  return { ...m, problems }
+}

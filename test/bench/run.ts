@@ -1,0 +1,240 @@
+/**
+ * `npm run bench`: brings up its own test bed (slot $HAVN_TESTBED_SLOT, default 2; state folder
+ * $HAVN_BENCH_STATE_DIR, default /tmp/havn-bench-bed), measures W5 with havn, the ssh2 floor and
+ * (when installed) Ansible at each N, prints the tables and PASS/MISS per target, and always tears
+ * the bed down. `--write-md` also replaces the results block in BENCHMARKS.md.
+ *
+ * Env: HAVN_BENCH_SIZES (default "10,50,100"), HAVN_BENCH_REPS (3), HAVN_BENCH_ANSIBLE_REPS (1),
+ * HAVN_BENCH_SKIP_BUILD=1 to use the existing dist/.
+ */
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ansibleVersion, closeMasters, hasIniFile, runAnsible, writeAnsible, type AnsibleSetup } from './ansible.ts'
+import { compileHelpers } from './compile.ts'
+import { runHavn, type BedFiles, type HavnKind } from './havn-run.ts'
+import { measure, REPO, type Measured } from './measure.ts'
+import { breakdownTable, traceRun, type Breakdown } from './trace.ts'
+import { render, type BenchResult, type Row, type SizeResult, type StartupResult } from './report.ts'
+import { writeTargets, type BenchHost } from './workspace.ts'
+
+process.env.HAVN_TESTBED_SLOT ??= '2'
+// The bed's subnet is fixed when its layout module loads, so the slot must be set before this import.
+const { up, down, hostExec } = await import('../testbed/index.ts')
+const { mapLimit } = await import('../testbed/pool.ts')
+type Bed = Awaited<ReturnType<typeof up>>
+
+function intList(raw: string | undefined, fallback: number[]): number[] {
+  if (!raw) return fallback
+  const list = raw.split(',').map((x) => Number(x.trim()))
+  if (list.some((n) => !Number.isInteger(n) || n < 1 || n > 250)) throw new Error(`HAVN_BENCH_SIZES must be whole numbers 1-250, got '${raw}'`)
+  return list
+}
+
+function positive(raw: string | undefined, fallback: number, what: string): number {
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 1 || n > 20) throw new Error(`${what} must be a whole number 1-20, got '${raw}'`)
+  return n
+}
+
+const SIZES = intList(process.env.HAVN_BENCH_SIZES, [10, 50, 100])
+const REPS = positive(process.env.HAVN_BENCH_REPS, 3, 'HAVN_BENCH_REPS')
+const ANSIBLE_REPS = positive(process.env.HAVN_BENCH_ANSIBLE_REPS, 1, 'HAVN_BENCH_ANSIBLE_REPS')
+const STATE_DIR = process.env.HAVN_BENCH_STATE_DIR ?? '/tmp/havn-bench-bed'
+const WRITE_MD = process.argv.includes('--write-md')
+const KINDS: readonly HavnKind[] = ['first', 'second', 'check']
+
+function say(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`)
+}
+
+function sh(cmd: string, args: readonly string[], timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd: REPO, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')} failed: ${stdout}${stderr}`.slice(-2000))) : resolve()))
+  })
+}
+
+/** Removes /etc/bench on the first `n` hosts, in parallel, so the next run is a first run. */
+async function reset(bed: Bed, hosts: readonly BenchHost[], n: number): Promise<void> {
+  await mapLimit(hosts.slice(0, n) as BenchHost[], 16, async (h) => {
+    const r = await hostExec(bed, h.name, 'rm -rf /etc/bench', 60_000)
+    if (r.code !== 0) throw new Error(`reset on ${h.name} failed (${r.code}): ${r.stderr.slice(-300)}`)
+  })
+}
+
+function row(runs: { m: Measured; problems: readonly string[] }[]): Row {
+  return { runs: runs.map((r) => r.m), problems: runs.flatMap((r) => r.problems) }
+}
+
+async function measureStartup(loadProbe: string, inventory: string, hosts: number): Promise<StartupResult> {
+  const helpS: number[] = []
+  for (let i = 0; i < 10; i++) {
+    const m = await measure(process.execPath, [join(REPO, 'bin/havn.js'), '--help'], { rusage: false, timeoutMs: 30_000 })
+    if (m.code !== 0) throw new Error(`havn --help exited ${String(m.code)}: ${m.stderr.slice(-300)}`)
+    helpS.push(m.wallS)
+  }
+  const loadWallS: number[] = []
+  const loadInProcessS: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const m = await measure(process.execPath, [loadProbe, REPO, join(REPO, 'test/bench/w5.ts'), inventory], { rusage: false, timeoutMs: 30_000 })
+    if (m.code !== 0) throw new Error(`load probe exited ${String(m.code)}: ${m.stderr.slice(-500)}`)
+    const out = JSON.parse(m.stdout) as { hosts: number; inventoryMs: number; playbookMs: number }
+    if (out.hosts !== hosts) throw new Error(`load probe saw ${out.hosts} hosts, expected ${hosts}`)
+    loadWallS.push(m.wallS)
+    loadInProcessS.push((out.inventoryMs + out.playbookMs) / 1000)
+  }
+  return { helpS, loadHosts: hosts, loadWallS, loadInProcessS }
+}
+
+async function measureSize(bed: Bed, hosts: readonly BenchHost[], n: number, work: string, floorJs: string, files: BedFiles): Promise<Omit<SizeResult, 'ansible'>> {
+  const { inventory, floorHosts } = await writeTargets(work, hosts, n)
+  const floor: { m: Measured; problems: string[] }[] = []
+  const havn: Record<HavnKind, { m: Measured; problems: string[] }[]> = { first: [], second: [], check: [] }
+  // Interleaved repetitions, so drift on the machine hits the floor and havn alike.
+  for (let r = 0; r < REPS; r++) {
+    const m = await measure(process.execPath, [floorJs, floorHosts, files.identityFile, files.knownHosts], { timeoutMs: 120_000 })
+    floor.push({ m, problems: m.code === 0 ? [] : [`floor exit ${String(m.code)}: ${m.stdout.slice(0, 300)} ${m.stderr.slice(-300)}`] })
+    await reset(bed, hosts, n)
+    for (const k of KINDS) {
+      const run = await runHavn(k, inventory, n, files)
+      havn[k].push({ m: run, problems: run.problems })
+      say(`N=${n} rep ${r + 1}/${REPS}: floor ${m.wallS.toFixed(2)} s, havn ${k} ${run.wallS.toFixed(2)} s${run.problems.length ? ` PROBLEM: ${run.problems[0]}` : ''}`)
+    }
+  }
+  return { n, floor: row(floor), havn: { first: row(havn.first), second: row(havn.second), check: row(havn.check) } }
+}
+
+async function measureAnsible(bed: Bed, hosts: readonly BenchHost[], n: number, setup: AnsibleSetup): Promise<Record<HavnKind, Row>> {
+  const runs: Record<HavnKind, { m: Measured; problems: string[] }[]> = { first: [], second: [], check: [] }
+  for (let r = 0; r < ANSIBLE_REPS; r++) {
+    // Cold start for every "first" run; the second and check runs then reuse ControlPersist masters.
+    await closeMasters(setup)
+    await reset(bed, hosts, n)
+    for (const k of KINDS) {
+      const run = await runAnsible(k, setup, n)
+      runs[k].push({ m: run, problems: run.problems })
+      say(`N=${n} ansible rep ${r + 1}/${ANSIBLE_REPS}: ${k} ${run.wallS.toFixed(2)} s${run.problems.length ? ` PROBLEM: ${run.problems[0]}` : ''}`)
+    }
+  }
+  await closeMasters(setup)
+  return { first: row(runs.first), second: row(runs.second), check: row(runs.check) }
+}
+
+/** One traced run each of the floor and havn's three kinds at `n` hosts, for "where the time goes". */
+async function traceAll(bed: Bed, hosts: readonly BenchHost[], n: number, work: string, floorJs: string, files: BedFiles): Promise<Breakdown[]> {
+  const havnArgs = (cmd: string) => [join(REPO, 'bin/havn.js'), cmd, 'test/bench/w5.ts', '-i', join(work, `havn-${n}`), '--ssh-config', files.sshConfig, '--known-hosts', files.knownHosts, '--identity', files.identityFile, '--output', 'json']
+  const out = [await traceRun(`floor N=${n}`, [floorJs, join(work, `floor-${n}.json`), files.identityFile, files.knownHosts])]
+  await reset(bed, hosts, n)
+  out.push(await traceRun(`havn first N=${n}`, havnArgs('run')))
+  out.push(await traceRun(`havn no-change N=${n}`, havnArgs('run')))
+  out.push(await traceRun(`havn check N=${n}`, havnArgs('check')))
+  return out
+}
+
+async function installPython(bed: Bed, hosts: readonly BenchHost[]): Promise<void> {
+  const script = 'test -x /usr/bin/python3 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3; } >/dev/null 2>&1; test -x /usr/bin/python3'
+  await mapLimit(hosts as BenchHost[], 8, async (h) => {
+    const r = await hostExec(bed, h.name, script, 300_000)
+    if (r.code !== 0) throw new Error(`installing python3 on ${h.name} failed (${r.code}): ${r.stderr.slice(-300)}`)
+  })
+}
+
+async function updateMarkdown(text: string): Promise<void> {
+  const file = join(REPO, 'BENCHMARKS.md')
+  const md = await readFile(file, 'utf8')
+  const begin = '<!-- bench:results:begin -->'
+  const end = '<!-- bench:results:end -->'
+  const a = md.indexOf(begin)
+  const b = md.indexOf(end)
+  if (a < 0 || b < a) throw new Error(`BENCHMARKS.md has no ${begin} … ${end} block to replace`)
+  await writeFile(file, `${md.slice(0, a + begin.length)}\n\`\`\`text\n${text}\`\`\`\n${md.slice(b)}`)
+}
+
+async function main(): Promise<void> {
+  const maxN = Math.max(...SIZES)
+  const loadBefore = loadavg()[0] ?? 0
+  const work = await mkdtemp(join(tmpdir(), 'havn-bench-'))
+  let bed: Bed | undefined
+  let tearingDown: Promise<void> | undefined
+  const teardown = async () => {
+    tearingDown ??= (async () => {
+      if (bed) await down(STATE_DIR).catch((e: unknown) => say(`teardown failed: ${String(e)}; run: HAVN_TESTBED_SLOT=${process.env.HAVN_TESTBED_SLOT} npm run testbed -- down --state-dir ${STATE_DIR}`))
+      await rm(work, { recursive: true, force: true })
+    })()
+    return tearingDown
+  }
+  const onSigint = () => {
+    say('interrupted; tearing the bed down')
+    void teardown().finally(() => process.exit(130))
+  }
+  process.on('SIGINT', onSigint)
+  try {
+    if (process.env.HAVN_BENCH_SKIP_BUILD !== '1') {
+      say('building (npm run build)')
+      await sh('npm', ['run', 'build', '--silent'], 300_000)
+    }
+    const helpers = await compileHelpers(join(work, 'bin'))
+    const ansible = await ansibleVersion()
+    if (!ansible) say('ansible-core not installed: apt-get install ansible-core (Ansible comparison skipped)')
+    say(`bringing up ${maxN} hosts (slot ${process.env.HAVN_TESTBED_SLOT}, ${STATE_DIR})`)
+    bed = await up({ count: maxN, stateDir: STATE_DIR })
+    const hosts: BenchHost[] = bed.hosts.map((h) => ({ name: h.name, address: h.address }))
+    const files: BedFiles = { sshConfig: bed.sshConfig, knownHosts: bed.knownHosts, identityFile: bed.identityFile }
+
+    const { inventory: maxInventory } = await writeTargets(work, hosts, maxN)
+    say('start-up figures')
+    const startup = await measureStartup(helpers.loadProbe, maxInventory, maxN)
+    // Unmeasured warm-up, so the first measured repetition does not pay for a cold page cache.
+    await measure(process.execPath, [helpers.floor, join(work, `floor-${maxN}.json`), files.identityFile, files.knownHosts], { timeoutMs: 120_000 })
+    await runHavn('check', maxInventory, maxN, files)
+
+    const sizes: SizeResult[] = []
+    for (const n of SIZES) sizes.push(await measureSize(bed, hosts, n, work, helpers.floor, files))
+
+    say(`tracing one run of each kind at N=${maxN} (not timed)`)
+    // A tracing fault must not cost the timed figures above.
+    const traces = await traceAll(bed, hosts, maxN, work, helpers.floor, files).catch((e: unknown) => {
+      say(`tracing failed: ${e instanceof Error ? e.message : String(e)}`)
+      return [] as Breakdown[]
+    })
+
+    let withAnsible: SizeResult[] = sizes
+    if (ansible) {
+      say(`installing python3 on ${maxN} hosts for Ansible`)
+      await installPython(bed, hosts)
+      const ini = await hasIniFile()
+      withAnsible = []
+      for (const s of sizes) {
+        const setup = await writeAnsible(work, hosts, s.n, files, ini)
+        withAnsible.push({ ...s, ansible: await measureAnsible(bed, hosts, s.n, setup) })
+      }
+    }
+
+    const result: BenchResult = {
+      date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+      // Other work on the machine skews every figure; the 1-minute load average shows how busy it was.
+      machine: `${cpus().length} cores, Node ${process.version}, load average ${loadBefore.toFixed(1)} at start, ${(loadavg()[0] ?? 0).toFixed(1)} at end`,
+      reps: REPS,
+      ansibleReps: ANSIBLE_REPS,
+      ansible: ansible ?? 'ansible not installed',
+      sizes: withAnsible,
+      startup,
+    }
+    const text = traces.length ? `${render(result)}\n${breakdownTable(traces)}\n` : render(result)
+    process.stdout.write(text)
+    const raw = join(tmpdir(), 'havn-bench-last.json')
+    await writeFile(raw, JSON.stringify(result, (k, v: unknown) => (k === 'stdout' || k === 'stderr' ? undefined : v), 1))
+    say(`raw figures: ${raw}`)
+    if (WRITE_MD) {
+      await updateMarkdown(text)
+      say('BENCHMARKS.md updated')
+    }
+  } finally {
+    process.off('SIGINT', onSigint)
+    await teardown()
+  }
+}
+
+await main()
