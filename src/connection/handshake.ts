@@ -10,8 +10,19 @@ import type { ResolvedHost } from './ssh-config.ts'
 
 const { Client } = ssh2
 
-/** Concurrent handshakes per process, kept under sshd's MaxStartups (10) so it does not drop us. */
-export const handshakeLimiter = new Limiter(8)
+/** Concurrent handshakes per sshd, kept under its MaxStartups (10 by default) so it does not drop us. */
+const HANDSHAKES_PER_SERVER = 8
+
+/** MaxStartups is counted by each server, so each destination gets its own limiter. */
+const limiters = new Map<string, Limiter>()
+
+/** The handshake limiter of one sshd, keyed by the address and port actually dialled. */
+export function handshakeLimiterFor(hostname: string, port: number): Limiter {
+  const key = `${hostname}:${port}`
+  let limiter = limiters.get(key)
+  if (!limiter) limiters.set(key, (limiter = new Limiter(HANDSHAKES_PER_SERVER)))
+  return limiter
+}
 
 const MAX_HANDSHAKE_RETRIES = 5
 
@@ -189,13 +200,13 @@ async function attempt(h: HopSpec, makeSock: () => Promise<Duplex>): Promise<Att
 }
 
 /**
- * Connects and authenticates one hop under the process-wide handshake limiter, verifying its host
+ * Connects and authenticates one hop under its server's handshake limiter, verifying its host
  * key strictly. Retries (bounded, with backoff) when sshd drops the connection mid-handshake, which
  * is how MaxStartups rejects excess concurrent handshakes.
  */
 export async function handshake(h: HopSpec, makeSock: () => Promise<Duplex>): Promise<Attempt> {
   for (let i = 0; ; i++) {
-    const release = await handshakeLimiter.acquire()
+    const release = await handshakeLimiterFor(h.resolved.hostname, h.resolved.port).acquire()
     try {
       return await attempt(h, makeSock)
     } catch (e) {
