@@ -1,20 +1,28 @@
 /**
- * `npm run demo`: brings up a small local test bed, runs `havn run playbooks/site.ts` against the
- * inventory it generated, then tears the bed down. Extra arguments go to havn (e.g. `-- --output json`).
+ * `npm run demo`: brings up a test bed shaped like the Oslo estate (six hosts), generates its
+ * inventory from inventories/oslo, runs `havn run playbooks/site.ts` on it, and tears the bed down.
+ * Extra arguments go to havn (e.g. `npm run demo -- --output json`); `HAVN_DEMO_KEEP=1` keeps the bed.
  */
 import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { writeEstateInventory, writeResticPassword } from './estate.ts'
 import { down, up } from './index.ts'
 
 const repo = fileURLToPath(new URL('../../', import.meta.url))
-const bed = await up({ count: 3, prefix: 'oslo' })
+const bed = await up({ count: 6 })
 let code = 1
 try {
-  const args = ['run', 'playbooks/site.ts', '-i', bed.inventoryDir, '--ssh-config', bed.sshConfig, '--known-hosts', bed.knownHosts, '--identity', bed.identityFile, ...process.argv.slice(2)]
+  const inventory = join(bed.stateDir, 'oslo-estate')
+  const mapping = await writeEstateInventory(bed, bed.hosts.map((h) => h.name), inventory)
+  process.stderr.write(`demo: estate on the bed: ${[...mapping].map(([estate, host]) => `${estate}=${host}`).join(', ')}\n`)
+  const passwordFile = join(bed.stateDir, 'restic-password')
+  await writeResticPassword(passwordFile)
+  const args = ['run', 'playbooks/site.ts', '-i', inventory, '--ssh-config', bed.sshConfig, '--known-hosts', bed.knownHosts, '--identity', bed.identityFile, ...process.argv.slice(2)]
   process.stderr.write(`demo: havn ${args.join(' ')}\n`)
-  const res = spawnSync(process.execPath, [`${repo}bin/havn.js`, ...args], { cwd: repo, stdio: 'inherit' })
+  const res = spawnSync(process.execPath, [`${repo}bin/havn.js`, ...args], { cwd: repo, stdio: 'inherit', env: { ...process.env, HAVN_RESTIC_PASSWORD_FILE: passwordFile } })
   code = res.status ?? 1
 } finally {
-  await down(bed.stateDir)
+  if (process.env.HAVN_DEMO_KEEP !== '1') await down(bed.stateDir)
 }
 process.exit(code)
