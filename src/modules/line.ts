@@ -1,6 +1,5 @@
-import type { Handler } from '../engine/handlers.ts'
 import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
-import { fileState, type FileState } from '../facts/file.ts'
+import { type FileState } from '../facts/file.ts'
 import { checkPath, checkValidate, parseMode, planWrite, readFileState, type WriteOptions, type WritePlan } from './file.ts'
 
 const POSIX_CLASSES: Readonly<Record<string, string>> = {

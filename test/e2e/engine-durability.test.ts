@@ -1,31 +1,11 @@
-import { spawn } from 'node:child_process'
 import { describe, expect, inject, it } from 'vitest'
 import { hostExec } from '../testbed/index.ts'
-import { events, havn, REPO } from './cli.ts'
-import { bedHosts, hostsYaml, writeInventory } from './support.ts'
+import { events, havn } from './cli.ts'
+import { bedHosts, hostsYaml, writeInventory, startUntil } from './support.ts'
 
 const bed = inject('testbed')
 const ssh = ['--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts]
 
-/** Starts havn in the background and resolves once its stdout contains `marker`. */
-function startUntil(args: string[], marker: RegExp): Promise<{ pid: number; done: Promise<number | null> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${REPO}bin/havn.js`, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
-    const done = new Promise<number | null>((r) => child.on('close', r))
-    let out = ''
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`havn never printed ${marker}: ${out}`))
-    }, 60_000)
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      if (marker.test(out)) {
-        clearTimeout(timer)
-        resolve({ pid: child.pid!, done })
-      }
-    })
-  })
-}
 
 describe('durable handlers', () => {
   it('runs a handler on the next run when the run that notified it was killed before the handler', async () => {

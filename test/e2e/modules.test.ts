@@ -3,32 +3,16 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, inject, it } from 'vitest'
 import { hostExec } from '../testbed/index.ts'
-import { events, havn, type JsonEvent } from './cli.ts'
-import { bedHosts, hostNames, hostsYaml, hostWrites, writeInventory } from './support.ts'
+import { events, havn } from './cli.ts'
+import { bedHosts, hostNames, hostsYaml, hostWrites, writeInventory, changeSet, failures, hostSh } from './support.ts'
 
 const bed = inject('testbed')
 const ssh = ['--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts]
 const fleet = hostNames(15, 19)
 
-/** `host resource field` of every change a run reported with one of `statuses`, sorted. */
-function changeSet(evs: JsonEvent[], statuses: string[]): string[] {
-  const out = new Set<string>()
-  for (const e of evs) {
-    if (e.type !== 'step:end' || !statuses.includes(e.status)) continue
-    for (const c of e.changes as { resource: string; field?: string }[]) out.add(`${e.host} ${c.resource} ${c.field ?? '-'}`)
-  }
-  return [...out].sort()
-}
 
-function failures(evs: JsonEvent[]): JsonEvent[] {
-  return evs.filter((e) => (e.type === 'step:end' && e.status === 'failed') || e.type === 'host:unreachable')
-}
 
-async function sh(host: string, script: string): Promise<string> {
-  const res = await hostExec(bed, host, script)
-  if (res.code !== 0) throw new Error(`${host}: ${script} exited ${res.code}: ${res.stderr}`)
-  return res.stdout
-}
+const sh = (host: string, script: string): Promise<string> => hostSh(bed, host, script)
 
 describe('every builtin module on 5 fresh hosts', () => {
   const inv = writeInventory({ 'hosts.yaml': hostsYaml(bedHosts(bed, fleet), (n) => (n === 'host16' ? 'appRole: db' : '')) })

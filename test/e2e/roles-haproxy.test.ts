@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process'
 import { request } from 'node:http'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
-import { hostExec } from '../testbed/index.ts'
-import { events, havn, REPO, type JsonEvent } from './cli.ts'
+import { events, havn } from './cli.ts'
 import { ROLE_HOSTS } from './hosts.ts'
-import { bedHosts, hostsYaml, hostWrites, writeInventory } from './support.ts'
+import { bedHosts, hostsYaml, hostWrites, writeInventory, changeSet, failures, startUntil, hostSh } from './support.ts'
 
 const bed = inject('testbed')
 const ssh = ['--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts]
@@ -12,25 +10,9 @@ const [edge, core1, core2, burst] = bedHosts(bed, ROLE_HOSTS.haproxy)
 const CORE = new Set([core1!.name, core2!.name])
 const URL_ = `http://${edge!.address}:80/`
 
-/** `host resource field` of every change a run reported with one of `statuses`, sorted. */
-function changeSet(evs: JsonEvent[], statuses: string[]): string[] {
-  const out = new Set<string>()
-  for (const e of evs) {
-    if (e.type !== 'step:end' || !statuses.includes(e.status)) continue
-    for (const c of e.changes as { resource: string; field?: string }[]) out.add(`${e.host} ${c.resource} ${c.field ?? '-'}`)
-  }
-  return [...out].sort()
-}
 
-function failures(evs: JsonEvent[]): JsonEvent[] {
-  return evs.filter((e) => (e.type === 'step:end' && e.status === 'failed') || e.type === 'host:unreachable')
-}
 
-async function sh(host: string, script: string): Promise<string> {
-  const res = await hostExec(bed, host, script)
-  if (res.code !== 0) throw new Error(`${host}: ${script} exited ${res.code}: ${res.stderr}`)
-  return res.stdout
-}
+const sh = (host: string, script: string): Promise<string> => hostSh(bed, host, script)
 
 /** One GET through the edge on a fresh connection; the body (a backend's name), or `status N` / `error …`. */
 function get(): Promise<{ answer: string; headers: Record<string, unknown> }> {
@@ -88,25 +70,6 @@ function edgeInventory(extraVars = ''): string {
   })
 }
 
-/** Starts havn in the background and resolves once its stdout matches `marker` (bounded: 60 s). */
-function startUntil(args: string[], marker: RegExp): Promise<{ pid: number; done: Promise<number | null> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${REPO}bin/havn.js`, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
-    const done = new Promise<number | null>((r) => child.on('close', r))
-    let out = ''
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`havn never printed ${marker}: ${out}`))
-    }, 60_000)
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      if (marker.test(out)) {
-        clearTimeout(timer)
-        resolve({ pid: child.pid!, done })
-      }
-    })
-  })
-}
 
 const run = (verb: string, inv: string, ...more: string[]) => havn([verb, 'test/e2e/playbooks/role-haproxy.ts', '-i', inv, ...ssh, '--output', 'json', ...more])
 

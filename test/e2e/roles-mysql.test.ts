@@ -1,8 +1,7 @@
 import { describe, expect, inject, it } from 'vitest'
-import { hostExec } from '../testbed/index.ts'
-import { events, havn, type JsonEvent } from './cli.ts'
+import { events, havn } from './cli.ts'
 import { ROLE_HOSTS } from './hosts.ts'
-import { bedHosts, hostsYaml, hostWrites, writeInventory } from './support.ts'
+import { bedHosts, hostsYaml, hostWrites, writeInventory, changeSet, failures, hostSh } from './support.ts'
 
 const bed = inject('testbed')
 const ssh = ['--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts]
@@ -12,25 +11,9 @@ const PLAYBOOK = 'test/e2e/playbooks/role-mysql.ts'
 const CNF = '/etc/mysql/mariadb.conf.d/60-nvme.cnf'
 const MIB = 1024 * 1024
 
-/** `host resource field` of every change a run reported with one of `statuses`, sorted. */
-function changeSet(evs: JsonEvent[], statuses: string[]): string[] {
-  const out = new Set<string>()
-  for (const e of evs) {
-    if (e.type !== 'step:end' || !statuses.includes(e.status)) continue
-    for (const c of e.changes as { resource: string; field?: string }[]) out.add(`${e.host} ${c.resource} ${c.field ?? '-'}`)
-  }
-  return [...out].sort()
-}
 
-function failures(evs: JsonEvent[]): JsonEvent[] {
-  return evs.filter((e) => (e.type === 'step:end' && e.status === 'failed') || e.type === 'host:unreachable')
-}
 
-async function sh(host: string, script: string): Promise<string> {
-  const res = await hostExec(bed, host, script)
-  if (res.code !== 0) throw new Error(`${host}: ${script} exited ${res.code}: ${res.stderr}`)
-  return res.stdout
-}
+const sh = (host: string, script: string): Promise<string> => hostSh(bed, host, script)
 
 /** The server's global variables, as `SHOW GLOBAL VARIABLES` reports them to root over the socket. */
 async function variables(host: string, names: readonly string[]): Promise<Record<string, string>> {

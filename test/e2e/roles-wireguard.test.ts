@@ -1,8 +1,8 @@
 import { describe, expect, inject, it } from 'vitest'
 import { hostExec } from '../testbed/index.ts'
-import { events, havn, type CliResult, type JsonEvent } from './cli.ts'
+import { events, havn, type CliResult } from './cli.ts'
 import { ROLE_HOSTS } from './hosts.ts'
-import { bedHosts, hostWrites, writeInventory } from './support.ts'
+import { bedHosts, hostWrites, writeInventory, changeSet, failures, hostSh } from './support.ts'
 
 const bed = inject('testbed')
 const ssh = ['--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts]
@@ -51,25 +51,9 @@ async function cli(verb: 'check' | 'run', inv: string, output: 'json' | 'line' =
   return res
 }
 
-/** `host resource field` of every change a run reported with one of `statuses`, sorted. */
-function changeSet(evs: JsonEvent[], statuses: string[]): string[] {
-  const out = new Set<string>()
-  for (const e of evs) {
-    if (e.type !== 'step:end' || !statuses.includes(e.status)) continue
-    for (const c of e.changes as { resource: string; field?: string }[]) out.add(`${e.host} ${c.resource} ${c.field ?? '-'}`)
-  }
-  return [...out].sort()
-}
 
-function failures(evs: JsonEvent[]): JsonEvent[] {
-  return evs.filter((e) => (e.type === 'step:end' && e.status === 'failed') || e.type === 'host:unreachable')
-}
 
-async function sh(host: string, script: string): Promise<string> {
-  const res = await hostExec(bed, host, script)
-  if (res.code !== 0) throw new Error(`${host}: ${script} exited ${res.code}: ${res.stderr}`)
-  return res.stdout
-}
+const sh = (host: string, script: string): Promise<string> => hostSh(bed, host, script)
 
 /** Lines `pubkey<TAB>value` of `wg show wg0 <what>` as a map. */
 async function wgShow(host: string, what: 'latest-handshakes' | 'transfer'): Promise<Map<string, number[]>> {

@@ -4,22 +4,13 @@ import { join } from 'node:path'
 import { describe, expect, inject, it } from 'vitest'
 import { hostExec } from '../testbed/index.ts'
 import { writeEstateInventory, writeResticPassword } from '../testbed/estate.ts'
-import { events, havn, type JsonEvent } from './cli.ts'
+import { events, havn } from './cli.ts'
 import { ROLE_HOSTS } from './hosts.ts'
-import { hostWrites } from './support.ts'
+import { hostWrites, changeSet } from './support.ts'
 
 const bed = inject('testbed')
 const hosts = [...ROLE_HOSTS.site]
 
-/** `host resource field` of every change reported with one of `statuses`, sorted. */
-function changeSet(evs: JsonEvent[], statuses: string[]): string[] {
-  const out = new Set<string>()
-  for (const e of evs) {
-    if (e.type !== 'step:end' || !statuses.includes(e.status)) continue
-    for (const c of e.changes as { resource: string; field?: string }[]) out.add(`${e.host} ${c.resource} ${c.field ?? '-'}`)
-  }
-  return [...out].sort()
-}
 
 describe('playbooks/site.ts on a bed shaped like the Oslo estate', () => {
   it('check predicts exactly what run changes, a second run changes nothing, and hosts never get Python', async () => {

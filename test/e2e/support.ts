@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Testbed } from '../testbed/index.ts'
+import { hostExec, type Testbed } from '../testbed/index.ts'
+import { REPO, type JsonEvent } from './cli.ts'
 
 /** The bed's hosts whose names match, in bed order. */
 export function bedHosts(bed: Testbed, names: readonly string[]): Testbed['hosts'] {
@@ -62,4 +63,46 @@ export function hostWrites(bed: Testbed, host: string): string {
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   )
   return out
+}
+
+/** `host resource field` of every change a JSON run reported with one of `statuses`, sorted. */
+export function changeSet(evs: readonly JsonEvent[], statuses: readonly string[]): string[] {
+  const out = new Set<string>()
+  for (const e of evs) {
+    if (e.type !== 'step:end' || !statuses.includes(e.status)) continue
+    for (const c of e.changes as { resource: string; field?: string }[]) out.add(`${e.host} ${c.resource} ${c.field ?? '-'}`)
+  }
+  return [...out].sort()
+}
+
+/** The failed steps and unreachable hosts of a JSON run. */
+export function failures(evs: readonly JsonEvent[]): JsonEvent[] {
+  return evs.filter((e) => (e.type === 'step:end' && e.status === 'failed') || e.type === 'host:unreachable')
+}
+
+/** Runs a script inside a bed host and returns its stdout; a non-zero exit fails the test. */
+export async function hostSh(bed: Testbed, host: string, script: string): Promise<string> {
+  const res = await hostExec(bed, host, script)
+  if (res.code !== 0) throw new Error(`${host}: ${script} exited ${res.code}: ${res.stderr}`)
+  return res.stdout
+}
+
+/** Starts havn in the background and resolves once its stdout matches `marker` (bounded: 60 s). */
+export function startUntil(args: readonly string[], marker: RegExp): Promise<{ pid: number; done: Promise<number | null> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [`${REPO}bin/havn.js`, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const done = new Promise<number | null>((r) => child.on('close', r))
+    let out = ''
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`havn never printed ${marker}: ${out}`))
+    }, 60_000)
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (marker.test(out)) {
+        clearTimeout(timer)
+        resolve({ pid: child.pid!, done })
+      }
+    })
+  })
 }

@@ -5,8 +5,6 @@ import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fileState, parseFileState } from '../../src/facts/file.ts'
-import { spawn } from 'node:child_process'
-import type { Executed, Remote, RemoteExecOptions } from '../../src/engine/context.ts'
 
 
 // Outputs captured on Debian 12 (coreutils 9.1, dash) by running fileStateCommand() with /bin/sh

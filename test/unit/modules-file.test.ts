@@ -9,8 +9,6 @@ import type { StepPlan, StepSpec } from '../../src/engine/step.ts'
 import { fileState, type FileState } from '../../src/facts/file.ts'
 import { absentStep, directoryStep, fileStep, parseMode } from '../../src/modules/file.ts'
 import { lineStep } from '../../src/modules/line.ts'
-import { spawn } from 'node:child_process'
-import type { Executed, Remote, RemoteExecOptions } from '../../src/engine/context.ts'
 import { planWith, recorded, type RecordedFacts, planOn } from '../support/plan-with.ts'
 import { localRemote } from '../support/local-remote.ts'
 
