@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { Limiter } from './limiter.ts'
 import { existsSync } from 'node:fs'
 import { homedir, hostname as localHostname, userInfo } from 'node:os'
 import { join } from 'node:path'
@@ -115,7 +116,17 @@ export class SshConfigError extends Error {
 
 const cache = new Map<string, Promise<ResolvedHost>>()
 
+/**
+ * `ssh -G` processes running at once. Spawning one per host all at once makes every host wait for
+ * the slowest; a few at a time, in order, lets the first hosts start their handshakes early.
+ */
+const resolvers = new Limiter(4)
+
 function runSshG(args: string[]): Promise<string> {
+  return resolvers.run(() => spawnSshG(args))
+}
+
+function spawnSshG(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('ssh', args, { timeout: 10_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) {
