@@ -4,6 +4,8 @@
  * Extra arguments go to havn (e.g. `npm run demo -- --output json`); `HAVN_DEMO_KEEP=1` keeps the bed.
  */
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { writeEstateInventory, writeResticPassword } from './estate.ts'
@@ -11,18 +13,23 @@ import { down, up } from './index.ts'
 
 const repo = fileURLToPath(new URL('../../', import.meta.url))
 const bed = await up({ count: 6 })
+// The bed's state folder holds only what the bed makes; the demo's own files go elsewhere.
+const work = mkdtempSync(join(tmpdir(), 'havn-demo-'))
 let code = 1
 try {
-  const inventory = join(bed.stateDir, 'oslo-estate')
+  const inventory = join(work, 'inventory')
   const mapping = await writeEstateInventory(bed, bed.hosts.map((h) => h.name), inventory)
   process.stderr.write(`demo: estate on the bed: ${[...mapping].map(([estate, host]) => `${estate}=${host}`).join(', ')}\n`)
-  const passwordFile = join(bed.stateDir, 'restic-password')
+  const passwordFile = join(work, 'restic-password')
   await writeResticPassword(passwordFile)
   const args = ['run', 'playbooks/site.ts', '-i', inventory, '--ssh-config', bed.sshConfig, '--known-hosts', bed.knownHosts, '--identity', bed.identityFile, ...process.argv.slice(2)]
   process.stderr.write(`demo: havn ${args.join(' ')}\n`)
   const res = spawnSync(process.execPath, [`${repo}bin/havn.js`, ...args], { cwd: repo, stdio: 'inherit', env: { ...process.env, HAVN_RESTIC_PASSWORD_FILE: passwordFile } })
   code = res.status ?? 1
 } finally {
-  if (process.env.HAVN_DEMO_KEEP !== '1') await down(bed.stateDir)
+  if (process.env.HAVN_DEMO_KEEP !== '1') {
+    await down(bed.stateDir)
+    rmSync(work, { recursive: true, force: true })
+  }
 }
 process.exit(code)
