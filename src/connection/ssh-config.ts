@@ -120,7 +120,7 @@ const cache = new Map<string, Promise<ResolvedHost>>()
  * `ssh -G` processes running at once. Spawning one per host all at once makes every host wait for
  * the slowest; a few at a time, in order, lets the first hosts start their handshakes early.
  */
-const resolvers = new Limiter(4)
+const resolvers = new Limiter(16)
 
 function runSshG(args: string[]): Promise<string> {
   return resolvers.run(() => spawnSshG(args))
