@@ -60,6 +60,21 @@ const ADDRESS = {
 } as const
 const PORT = { type: 'integer', minimum: 1, maximum: 65535 } as const
 
+/** The JSON Schema of one server entry; core servers add `weight`. */
+function serverItem(extra: Record<string, unknown>): Record<string, unknown> {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'address', 'port'],
+    properties: {
+      name: { ...NAME, description: 'Server name, unique within the backend.' },
+      address: ADDRESS,
+      port: { ...PORT, description: 'Port the server listens on.' },
+      ...extra,
+    },
+  }
+}
+
 /** JSON Schema of {@link HaproxyBurstVars}; every var has a default except `coreServers`. */
 export const schema: JsonSchema = {
   type: 'object',
@@ -78,31 +93,12 @@ export const schema: JsonSchema = {
       description: 'Core servers: weighted, health-checked, always preferred.',
       type: 'array',
       minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'address', 'port'],
-        properties: {
-          name: { ...NAME, description: 'Server name, unique within the backend.' },
-          address: ADDRESS,
-          port: { ...PORT, description: 'Port the server listens on.' },
-          weight: { type: 'integer', minimum: 0, maximum: 256, description: 'Relative share of traffic among core servers; default 100.' },
-        },
-      },
+      items: serverItem({ weight: { type: 'integer', minimum: 0, maximum: 256, description: 'Relative share of traffic among core servers; default 100.' } }),
     },
     burstServers: {
       description: 'Burst servers: marked backup, used only while all core servers are down.',
       type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'address', 'port'],
-        properties: {
-          name: { ...NAME, description: 'Server name, unique within the backend.' },
-          address: ADDRESS,
-          port: { ...PORT, description: 'Port the server listens on.' },
-        },
-      },
+      items: serverItem({}),
     },
     healthMethod: { enum: ['HEAD', 'GET', 'OPTIONS'], description: 'HTTP method of the health check.' },
     healthPath: { type: 'string', pattern: '^/[A-Za-z0-9._~!$&()*+,;=:@%/?-]*$', maxLength: 256, description: 'Path (and query) the health check requests.' },

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process'
+import { chmod, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Executed, Remote, RemoteExecOptions } from '../../src/engine/context.ts'
 
 /**
@@ -29,4 +31,18 @@ export function localRemote(host = 'local', prefix: readonly string[] = []): Rem
       })
     },
   }
+}
+
+/** Writes one shell script into `dir` under each of `names`, executable, to stand in for real commands. */
+export async function installFakeCommands(dir: string, names: readonly string[], script: string): Promise<void> {
+  for (const name of names) {
+    await writeFile(join(dir, name), script)
+    await chmod(join(dir, name), 0o755)
+  }
+}
+
+/** A local Remote whose PATH finds the commands in `dir` before the real ones. */
+export function remoteWithFakes(dir: string, host = 'h1'): Remote {
+  const local = localRemote(host)
+  return { host, exec: (s, o) => local.exec(`PATH=${dir}:$PATH\n${s}`, o) }
 }

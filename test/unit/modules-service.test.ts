@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -7,7 +7,7 @@ import type { Remote } from '../../src/engine/context.ts'
 import { factKey } from '../../src/engine/facts.ts'
 import { parseServiceStatus, serviceStatus } from '../../src/facts/service.ts'
 import { serviceStep, type ServiceArgs } from '../../src/modules/service.ts'
-import { localRemote } from '../support/local-remote.ts'
+import { installFakeCommands, remoteWithFakes } from '../support/local-remote.ts'
 import { planWith, recorded } from '../support/plan-with.ts'
 
 // Captured on the havn test bed (Debian 12, init scripts): see facts-service.test.ts.
@@ -89,17 +89,11 @@ describe('service apply scripts, run by /bin/sh against a fake `service`/`update
     dir = await mkdtemp(join(tmpdir(), 'havn-svc-'))
     // Logs every call; `start` of "broken" fails like a bad config does.
     const fake = `#!/bin/sh\necho "$(basename "$0") $*" >> ${dir}/log\nif [ "$1 $2" = "broken start" ]; then echo "[ALERT] config : parse error" >&2; exit 1; fi\necho "$1 $2 done"\n`
-    for (const bin of ['service', 'update-rc.d']) {
-      await writeFile(join(dir, bin), fake)
-      await chmod(join(dir, bin), 0o755)
-    }
+    await installFakeCommands(dir, ['service', 'update-rc.d'], fake)
   })
   afterEach(() => rm(dir, { recursive: true, force: true }))
 
-  const withFakes = (): Remote => {
-    const local = localRemote()
-    return { host: 'h1', exec: (s, o) => local.exec(`PATH=${dir}:$PATH\n${s}`, o) }
-  }
+  const withFakes = (): Remote => remoteWithFakes(dir)
 
   it('enables then starts, in one command', async () => {
     const p = await plan({ name: 'cron', state: 'started', enabled: true }, disabledStopped)

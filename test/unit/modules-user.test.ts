@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -7,7 +7,7 @@ import type { Remote } from '../../src/engine/context.ts'
 import { factKey } from '../../src/engine/facts.ts'
 import { parseUserInfo, userInfo, type UserInfo } from '../../src/facts/user.ts'
 import { userStep, type UserArgs } from '../../src/modules/user.ts'
-import { localRemote } from '../support/local-remote.ts'
+import { installFakeCommands, remoteWithFakes } from '../support/local-remote.ts'
 import { planWith, recorded } from '../support/plan-with.ts'
 
 // Captured on a havn test bed host (Debian 12) by running userCommand(): see facts-user.test.ts.
@@ -73,16 +73,10 @@ describe('user apply scripts, run by /bin/sh against fake useradd/usermod/userde
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'havn-user-'))
     const fake = `#!/bin/sh\nprintf '%s' "$(basename "$0")" >> ${dir}/log; for a; do printf ' [%s]' "$a" >> ${dir}/log; done; echo >> ${dir}/log\ncase " $* " in *' nosuchgroup '*) echo "usermod: group 'nosuchgroup' does not exist" >&2; exit 6;; esac\n`
-    for (const bin of ['useradd', 'usermod', 'userdel']) {
-      await writeFile(join(dir, bin), fake)
-      await chmod(join(dir, bin), 0o755)
-    }
+    await installFakeCommands(dir, ['useradd', 'usermod', 'userdel'], fake)
   })
   afterEach(() => rm(dir, { recursive: true, force: true }))
-  const withFakes = (): Remote => {
-    const local = localRemote()
-    return { host: 'h1', exec: (s, o) => local.exec(`PATH=${dir}:$PATH\n${s}`, o) }
-  }
+  const withFakes = (): Remote => remoteWithFakes(dir)
   const log = () => readFile(join(dir, 'log'), 'utf8')
 
   it('passes each value as one argument', async () => {
