@@ -72,7 +72,7 @@ interface ChannelInternals {
  * Sends SIGKILL to the remote process group. ssh2's public `signal()` is a no-op once stdin was
  * ended (which we always do), so this goes to the protocol object directly when it exists.
  */
-function killRemote(ch: ClientChannel): void {
+export function killRemote(ch: ClientChannel): void {
   const c = ch as unknown as ChannelInternals
   try {
     const id = c.outgoing?.id

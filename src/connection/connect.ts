@@ -6,6 +6,7 @@ import { type ChannelContext, collect, openExec, type RawResult } from './channe
 import { BecomeError, ConnectionError, tail, UnreachableError } from './errors.ts'
 import { forwardVia, handshake, type HopSpec, tcpConnect } from './handshake.ts'
 import { Limiter } from './limiter.ts'
+import { MAX_SHELL_STDIN, ShellSession, ShellUnavailableError } from './shell.ts'
 import { resolveHost, type ResolvedHost } from './ssh-config.ts'
 import type { ConnectOptions, Connection, ExecOptions, ExecResult, SshTarget } from './types.ts'
 
@@ -31,6 +32,8 @@ class SshConnection implements Connection {
   readonly #ctx: ChannelContext
   #lost: ConnectionError | undefined
   #closing = false
+  /** The long-lived shell plain commands run in; `false` once it proved unusable on this host. */
+  #shell: Promise<ShellSession | undefined> | false | undefined
 
   constructor(host: string, client: SshClient, hops: SshClient[], loginUser: string, opts: ConnectOptions, lateErrors: Error[]) {
     this.host = host
@@ -68,6 +71,40 @@ class SshConnection implements Connection {
   }
 
   async #plain(command: string, o: ExecOptions, display: string, timeoutMs: number): Promise<RawResult> {
+    const shell = o.stdin !== undefined && o.stdin.length > MAX_SHELL_STDIN ? undefined : await this.#liveShell()
+    // Checked right before `run`, in the same tick: a busy shell means another command got there first.
+    if (shell && !shell.busy) {
+      try {
+        return await shell.run(command, { ...(o.stdin !== undefined ? { stdin: o.stdin } : {}), timeoutMs, display })
+      } catch (e) {
+        // Nothing ran: the shell never started. Use exec channels from now on.
+        if (!(e instanceof ShellUnavailableError)) throw e
+        this.#shell = false
+      }
+    }
+    return this.#execChannel(command, o, display, timeoutMs)
+  }
+
+  /** The connection's shell, opened on first use and reopened after it was killed; undefined when unusable. */
+  async #liveShell(): Promise<ShellSession | undefined> {
+    if (this.#shell === false) return undefined
+    if (this.#shell === undefined) {
+      const opening = ShellSession.open(this.#ctx).catch(() => undefined)
+      this.#shell = opening
+      const s = await opening
+      if (!s) this.#shell = false
+      return s
+    }
+    const s = await this.#shell
+    if (!s) return undefined
+    if (s.closed) {
+      this.#shell = undefined
+      return this.#liveShell()
+    }
+    return s
+  }
+
+  async #execChannel(command: string, o: ExecOptions, display: string, timeoutMs: number): Promise<RawResult> {
     const ch = await openExec(this.#ctx, command, false)
     const c = collect(this.#ctx, ch, { timeoutMs, display })
     // Ending stdin right away avoids a ~40 ms stall through jump hosts.
@@ -116,6 +153,7 @@ class SshConnection implements Connection {
   async close(): Promise<void> {
     if (this.#closing) return
     this.#closing = true
+    if (this.#shell) (await this.#shell)?.close()
     for (const c of [this.#client, ...[...this.#hops].reverse()]) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 2000)

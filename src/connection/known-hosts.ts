@@ -87,7 +87,9 @@ export function hostMatches(patterns: string, name: string): boolean {
     if (!p) continue
     const negated = p.startsWith('!')
     const glob = negated ? p.slice(1) : p
-    if (globToRegExp(glob).test(name)) {
+    // Most entries are literal names; a plain comparison spares a RegExp per entry per lookup.
+    const hit = /[*?]/.test(glob) ? globToRegExp(glob).test(name) : glob.toLowerCase() === name.toLowerCase()
+    if (hit) {
       if (negated) return false
       positive = true
     }

@@ -62,8 +62,8 @@ describe('exec over a real sshd', () => {
       const tricky = `it's "$(whoami)" \`id\` $HOME\n\ttab;|&`
       const cmd = sh`printf %s ${tricky}`
       expect((await c.exec(cmd.script)).stdout).toBe(tricky)
+      // The shell reports a signal death as 128 + signal, as sh's `$?` does.
       const killed = await c.exec('kill -9 $$')
-      expect(killed.signal).toBe('SIGKILL')
       expect(killed.code).toBe(137)
     } finally {
       await c.close()
@@ -90,6 +90,61 @@ describe('exec over a real sshd', () => {
       expect((err as Error).message).toContain('sleep (masked)')
       expect(Date.now() - t0).toBeLessThan(2500)
       expect((await c.exec('echo still')).stdout).toBe('still\n')
+    } finally {
+      await c.close()
+    }
+  })
+})
+
+describe("the connection's long-lived shell", () => {
+  it('runs one command after another in the same remote shell, each in its own sh -c', async () => {
+    const c = await connect(target(sshd), base)
+    try {
+      const a = await c.exec('cd /tmp; X=1; trap "echo trapped" EXIT; echo "$$ $PPID $(cat /proc/$PPID/comm)"')
+      const b = await c.exec('echo "$$ $PPID $(pwd) ${X:-unset}"')
+      const [pidA, ppidA, parent, trapped] = a.stdout.split(/\s+/)
+      const [pidB, ppidB, cwd, x] = b.stdout.trim().split(' ')
+      expect(parent).toBe('sh')
+      expect(trapped).toBe('trapped')
+      expect(ppidB).toBe(ppidA)
+      expect(pidB).not.toBe(pidA)
+      expect(cwd).not.toBe('/tmp')
+      expect(x).toBe('unset')
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('passes binary stdin exactly and frames output that lacks a final newline', async () => {
+    const c = await connect(target(sshd), base)
+    try {
+      const bytes = Buffer.from([0, 1, 2, 255, 10, 13, 0, 39, 34, 36, 96, 92])
+      const r = await c.exec('od -An -tx1 | tr -d " \\n"; printf err >&2', { stdin: bytes })
+      expect(r).toEqual({ code: 0, stdout: bytes.toString('hex'), stderr: 'err' })
+      const empty = await c.exec('wc -c', { stdin: '' })
+      expect(empty.stdout.trim()).toBe('0')
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('sends stdin over 1 MiB through its own channel, intact', async () => {
+    const c = await connect(target(sshd), base)
+    try {
+      const big = Buffer.alloc(3 << 20, 'havn-')
+      const r = await c.exec('wc -c; cat /proc/$PPID/comm', { stdin: big })
+      expect(r.stdout.split('\n').map((l) => l.trim())).toEqual([String(big.length), 'sshd', ''])
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('reports a command that kills the shell as an error, then starts a new shell', async () => {
+    const c = await connect(target(sshd), base)
+    try {
+      const err = await c.exec('kill -9 $PPID; sleep 1', { display: 'kill the shell' }).catch((e: unknown) => e)
+      expect((err as Error).message).toMatch(/remote shell ended while running: kill the shell/)
+      expect((await c.exec('echo again; cat /proc/$PPID/comm')).stdout).toBe('again\nsh\n')
     } finally {
       await c.close()
     }
