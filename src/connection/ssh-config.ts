@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { Limiter } from './limiter.ts'
+import { loadSshConfig, type SshConfigResolver } from './ssh-config-file.ts'
 import { existsSync } from 'node:fs'
 import { homedir, hostname as localHostname, userInfo } from 'node:os'
 import { join } from 'node:path'
@@ -115,6 +116,14 @@ export class SshConfigError extends Error {
 }
 
 const cache = new Map<string, Promise<ResolvedHost>>()
+const parsedConfigs = new Map<string, SshConfigResolver | undefined>()
+
+/** The in-process reading of a config, parsed once per process; undefined when only `ssh -G` can read it. */
+function parsedConfig(configFile: string | undefined): SshConfigResolver | undefined {
+  const key = configFile ?? ''
+  if (!parsedConfigs.has(key)) parsedConfigs.set(key, loadSshConfig(configFile))
+  return parsedConfigs.get(key)
+}
 
 /**
  * `ssh -G` processes running at once. Spawning one per host all at once makes every host wait for
@@ -139,8 +148,10 @@ function spawnSshG(args: string[]): Promise<string> {
 }
 
 /**
- * Resolves a host through `ssh -G` (exact OpenSSH semantics: Host/Match, Include, tokens), with
- * inventory `user`/`port` passed as -l/-p so they win over the config, as with Ansible. Cached per
+ * Resolves a host as `ssh -G` would, with inventory `user`/`port` as -l/-p so they win over the
+ * config, as with Ansible. A config of Host blocks, Includes and plain values is read in-process
+ * (one `ssh` spawn per host costs more than the handshake on a small controller); anything else
+ * (Match, canonicalization, tokens in where-to-connect values) goes to `ssh -G` itself. Cached per
  * process. If `ssh` is missing and no config file exists, OpenSSH defaults are used; if a config
  * file exists it cannot be honoured, which is an error.
  */
@@ -153,6 +164,11 @@ export function resolveHost(name: string, o: { configFile?: string; user?: strin
   args.push(name)
   const key = JSON.stringify(args)
   let p = cache.get(key)
+  const parsed = p ? undefined : parsedConfig(o.configFile)
+  if (!p && parsed) {
+    p = Promise.resolve(parseSshG(parsed.resolve(name, o), name))
+    cache.set(key, p)
+  }
   if (!p) {
     p = runSshG(args).then(
       (out) => parseSshG(out, name),
