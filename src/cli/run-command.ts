@@ -40,9 +40,13 @@ export interface RunCommandOptions {
 export async function runCommand(playbookPath: string, opts: RunCommandOptions): Promise<number> {
   const secrets: string[] = []
   try {
-    const inventory = await loadInventory(opts.inventory)
+    // Loaded side by side (reading YAML overlaps compiling the playbook); an inventory error is reported first.
+    const [inv, pb] = await Promise.allSettled([loadInventory(opts.inventory), loadPlaybook(playbookPath)])
+    if (inv.status === 'rejected') throw inv.reason
+    if (pb.status === 'rejected') throw pb.reason
+    const inventory = inv.value
+    const { playbook, file } = pb.value
     const limited = opts.limit ? new Set(selectHosts(inventory, opts.limit, '--limit')) : undefined
-    const { playbook, file } = await loadPlaybook(playbookPath)
     const becomePassword = await readBecomePassword(opts)
     if (becomePassword) secrets.push(becomePassword)
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import ssh2 from 'ssh2'
+import { parsedFile } from './file-cache.ts'
 import type { IdentityCallback, ParsedKey, PublicKeyEntry } from 'ssh2'
 
 const { OpenSSHAgent, utils } = ssh2
@@ -20,14 +21,13 @@ export async function loadIdentities(paths: readonly string[], required: boolean
   const loaded: LoadedIdentity[] = []
   const publicOnly: Buffer[] = []
   for (const path of paths) {
-    let data: Buffer
+    let parsed: ReturnType<typeof utils.parseKey>
     try {
-      data = await readFile(path)
+      parsed = parsedFile(path, (data) => utils.parseKey(data))
     } catch (e) {
       if (!required && (e as NodeJS.ErrnoException).code === 'ENOENT') continue
       throw new Error(`cannot read identity file ${path}: ${(e as Error).message}`)
     }
-    const parsed = utils.parseKey(data)
     const key = Array.isArray(parsed) ? parsed[0] : parsed
     if (key instanceof Error || key === undefined) {
       // Passphrase-protected keys cannot be used without a prompt; fall back to the agent's copy via the .pub file.

@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto'
 import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { parsedFile } from './file-cache.ts'
 import { sleep } from './limiter.ts'
 
 /**
@@ -118,14 +119,14 @@ export function checkHostKey(entries: readonly KnownHostEntry[], name: string, k
 
 /** Reads and parses several known_hosts files; missing files count as empty. */
 export async function loadKnownHosts(files: readonly string[]): Promise<KnownHostEntry[]> {
-  const all = await Promise.all(files.map(async (f) => {
+  const all = files.map((f) => {
     try {
-      return parseKnownHosts(await readFile(f, 'utf8'), f)
+      return parsedFile(f, (data) => parseKnownHosts(data.toString('utf8'), f))
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []
       throw e
     }
-  }))
+  })
   return all.flat()
 }
 

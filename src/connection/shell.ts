@@ -24,6 +24,15 @@ interface Pending {
   reject(e: Error): void
 }
 
+/**
+ * A subshell isolates `exit`, `cd`, traps and variables as `sh -c` would, for a fork instead of a
+ * fork and exec, except that `$$` and `$PPID` would name the long-lived shell. Commands that use
+ * them get their own `sh -c`.
+ */
+function ownsPid(command: string): boolean {
+  return /\$\$|\$\{\$\}|PPID/.test(command)
+}
+
 const nonce = (): string => `havn-${randomBytes(12).toString('hex')}`
 
 function indexIn(chunks: Buffer[], needle: string): { all: Buffer; at: number } {
@@ -32,9 +41,9 @@ function indexIn(chunks: Buffer[], needle: string): { all: Buffer; at: number } 
 }
 
 /**
- * One `/bin/sh` kept open on an exec channel for the life of a connection. Each command runs in
- * its own `/bin/sh -c`, so `exit`, `cd`, traps, variables and `$$` are its own, as they would be on
- * an exec channel, with stdin from /dev/null or a here-document. A random end marker on stdout (followed by the
+ * One `/bin/sh` kept open on an exec channel for the life of a connection. Each command runs in a
+ * subshell of it (or its own `sh -c`, see {@link ownsPid}), so `exit`, `cd`, traps and variables
+ * never reach the next command, with stdin from /dev/null or a here-document. A random end marker on stdout (followed by the
  * exit status) and on stderr frames each result. This replaces a channel open, a session fork and
  * a shell start per command with one write and one read, which is most of what a command costs.
  * Commands run one at a time; callers use `busy` to go elsewhere instead of queueing.
@@ -87,8 +96,7 @@ export class ShellSession {
     const end = nonce()
     const input = o.stdin === undefined || o.stdin.length === 0 ? undefined : Buffer.from(o.stdin).toString('base64')
     const inDelim = `${end}_IN`
-    // Its own `sh -c`, as an exec channel would give it: `$$`, `exit` and traps stay the command's own.
-    const run = `/bin/sh -c ${shQuote(command)}`
+    const run = ownsPid(command) ? `/bin/sh -c ${shQuote(command)}` : `( eval ${shQuote(command)} )`
     const body = input === undefined ? `${run} </dev/null` : `base64 -d <<'${inDelim}' | ${run}`
     const line = `${body}; printf '%s %d\\n' ${end} "$?"; printf '%s\\n' ${end} >&2\n`
     const text = input === undefined ? line : `${line}${input.replace(/.{1,76}/g, '$&\n')}${inDelim}\n`

@@ -49,4 +49,4 @@ export function clearNotification(name: string): string {
 }
 
 /** Shell that lists pending notifications, one name per line. */
-export const LIST_NOTIFICATIONS = `for d in ${BOTH_DIRS_SH}; do ls -1 "$d" 2>/dev/null; done; true`
+export const LIST_NOTIFICATIONS = `for d in ${BOTH_DIRS_SH}; do for f in "$d"/*; do [ -e "$f" ] && printf '%s\\n' "\${f##*/}"; done; done; true`

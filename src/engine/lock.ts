@@ -54,7 +54,7 @@ export async function acquireHostLock(remote: Remote, opts: { playbook: string; 
   const mine = shQuote(JSON.stringify(me))
   // Only our own lock is removed: someone may have broken it and taken the host meanwhile.
   const release = async () => {
-    await remote.exec(`[ "$(cat ${LOCK_DIR}/holder 2>/dev/null)" = ${mine} ] && rm -rf ${LOCK_DIR}; true`, { display: 'release run lock' })
+    await remote.exec(`h=; read -r h < ${LOCK_DIR}/holder 2>/dev/null; [ "$h" = ${mine} ] && rm -rf ${LOCK_DIR}; true`, { display: 'release run lock' })
   }
   return { pending: pendingText.split('\n').filter((l) => l.trim() !== ''), release }
 }

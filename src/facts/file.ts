@@ -60,9 +60,9 @@ export function fileStateCommand(path: string): string {
     `if [ -f "$p" ]; then`,
     `  st=$(stat -c ${fmt} -- "$p") || exit 2`,
     `  echo "file $st"`,
-    `  sha256sum < "$p" || exit 2`,
     `  set -- $st`,
-    `  if [ "$4" -le ${MAX_TEXT_BYTES} ]; then base64 < "$p" || exit 2; fi`,
+    // Small files come whole (their sum is taken here); only large ones need sha256sum on the host.
+    `  if [ "$4" -le ${MAX_TEXT_BYTES} ]; then echo content; base64 < "$p" || exit 2; else sha256sum < "$p" || exit 2; fi`,
     `  exit 0`,
     `fi`,
     `if [ -d "$p" ]; then st=$(stat -c ${fmt} -- "$p") || exit 2; echo "directory $st"; exit 0; fi`,
@@ -106,15 +106,15 @@ export function parseFileState(res: Executed, path: string): FileState {
       if (group === undefined || owner === undefined) fail(path, res, `unexpected output '${lines[0]}'`)
       const base = { mode: parseInt(mode ?? '', 8), owner, group, uid: Number(uid), gid: Number(gid) }
       if (kind === 'directory') return { kind, ...base }
-      const sha256 = (lines[1] ?? '').split(' ')[0] ?? ''
-      if (!/^[0-9a-f]{64}$/.test(sha256)) fail(path, res, 'no sha256 sum in the output')
-      const file: RegularFile = { kind: 'file', ...base, size: Number(size), sha256 }
-      const b64 = lines.slice(2).join('')
-      if (Number(size) > MAX_TEXT_BYTES) return file
-      const bytes = Buffer.from(b64, 'base64')
-      // The file may have changed between stat and read; only a consistent read counts as content.
-      if (createHash('sha256').update(bytes).digest('hex') !== sha256) return file
-      const content = decodeText(bytes)
+      if (lines[1] !== 'content') {
+        const sha256 = (lines[1] ?? '').split(' ')[0] ?? ''
+        if (!/^[0-9a-f]{64}$/.test(sha256)) fail(path, res, 'no sha256 sum in the output')
+        return { kind: 'file', ...base, size: Number(size), sha256 }
+      }
+      // Size and sum describe the bytes read, even if the file changed after `stat`.
+      const bytes = Buffer.from(lines.slice(2).join(''), 'base64')
+      const file: RegularFile = { kind: 'file', ...base, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
+      const content = bytes.length <= MAX_TEXT_BYTES ? decodeText(bytes) : undefined
       return content === undefined ? file : { ...file, content }
     }
     default:

@@ -97,7 +97,7 @@ describe('exec over a real sshd', () => {
 })
 
 describe("the connection's long-lived shell", () => {
-  it('runs one command after another in the same remote shell, each in its own sh -c', async () => {
+  it('runs one command after another in the same remote shell, none leaking into the next', async () => {
     const c = await connect(target(sshd), base)
     try {
       const a = await c.exec('cd /tmp; X=1; trap "echo trapped" EXIT; echo "$$ $PPID $(cat /proc/$PPID/comm)"')
@@ -110,6 +110,10 @@ describe("the connection's long-lived shell", () => {
       expect(pidB).not.toBe(pidA)
       expect(cwd).not.toBe('/tmp')
       expect(x).toBe('unset')
+      // Without $$ or $PPID a command runs in a subshell: just as isolated.
+      const sub = await c.exec('cd /tmp; Y=1; trap "echo trapped" EXIT; exit 4')
+      expect(sub).toEqual({ code: 4, stdout: 'trapped\n', stderr: '' })
+      expect((await c.exec('pwd; echo ${Y:-unset}')).stdout).toBe(`${cwd}\nunset\n`)
     } finally {
       await c.close()
     }

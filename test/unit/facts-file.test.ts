@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fileState, parseFileState } from '../../src/facts/file.ts'
 
@@ -12,14 +13,14 @@ import { fileState, parseFileState } from '../../src/facts/file.ts'
 // missing path, a path whose parent is missing, a 4755 empty file owned by nobody:nogroup, and a
 // 300000-byte file (too large to fetch).
 const captured = {
-  text: 'file 644 0 0 12 root root\n4a1e67f2fe1d1cc7b31d0ca2ec441da4778203a036a77da10344c85e24ff0f92  -\naGVsbG8Kd29ybGQK\n',
-  binary: 'file 644 0 0 6 root root\nf525e4bb4f90cc8f9872921265dce151b9624664d02c85a5e3363897b88b52be  -\n//4AYmlu\n',
+  text: 'file 644 0 0 12 root root\ncontent\naGVsbG8Kd29ybGQK\n',
+  binary: 'file 644 0 0 6 root root\ncontent\n//4AYmlu\n',
   dir: 'directory 2750 0 0 4096 root root\n',
   link: 'symlink\na.txt\n',
   fifo: 'other\n',
   absent: 'absent 1 root root 0022\n',
   noParent: 'absent 0 root root 0022\n',
-  owned: 'file 4755 65534 65534 0 nobody nogroup\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  -\n',
+  owned: 'file 4755 65534 65534 0 nobody nogroup\ncontent\n',
   big: 'file 644 0 0 300000 root root\n12e1b9b179b29a4f7e5889b185d7ac71bff0ad1f49a7b391d0911b737a0f5381  -\n',
 }
 const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' })
@@ -33,7 +34,7 @@ describe('parseFileState (recorded outputs)', () => {
   })
   it('keeps binary files without content', () => {
     const s = parseFileState(ok(captured.binary), '/tmp/fx/bin')
-    expect(s).toMatchObject({ kind: 'file', size: 6 })
+    expect(s).toMatchObject({ kind: 'file', size: 6, sha256: 'f525e4bb4f90cc8f9872921265dce151b9624664d02c85a5e3363897b88b52be' })
     expect(s).not.toHaveProperty('content')
   })
   it('keeps large files without content', () => {
@@ -51,9 +52,9 @@ describe('parseFileState (recorded outputs)', () => {
     expect(parseFileState(ok(captured.absent), '/x')).toEqual({ kind: 'absent', parentIsDirectory: true, creator: { owner: 'root', group: 'root', umask: 0o022 } })
     expect(parseFileState(ok(captured.noParent), '/x/y')).toMatchObject({ kind: 'absent', parentIsDirectory: false })
   })
-  it('drops content that does not match the reported checksum (file changed while read)', () => {
-    const torn = captured.text.replace('aGVsbG8Kd29ybGQK', 'aGVsbG8K')
-    expect(parseFileState(ok(torn), '/a')).not.toHaveProperty('content')
+  it('describes the bytes read when the file changed after stat', () => {
+    const shorter = captured.text.replace('aGVsbG8Kd29ybGQK', 'aGVsbG8K')
+    expect(parseFileState(ok(shorter), '/a')).toMatchObject({ size: 6, content: 'hello\n', sha256: createHash('sha256').update('hello\n').digest('hex') })
   })
   it('fails with path, exit code and stderr when the host could not be read', () => {
     expect(() => parseFileState({ code: 2, stdout: '', stderr: 'sha256sum: -: Permission denied\n' }, '/etc/shadow')).toThrow(
