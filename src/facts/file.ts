@@ -68,7 +68,9 @@ export function fileStateCommand(path: string): string {
     `if [ -d "$p" ]; then st=$(stat -c ${fmt} -- "$p") || exit 2; echo "directory $st"; exit 0; fi`,
     `if [ -e "$p" ]; then echo other; exit 0; fi`,
     `if [ -d ${parent} ]; then pd=1; else pd=0; fi`,
-    `echo "absent $pd $(id -un 2>/dev/null || id -u) $(id -gn 2>/dev/null || id -g) $(umask)"`,
+    // /proc/self of `stat` belongs to the user and group that would create the file: one process instead of two `id`s.
+    `who=$(stat -c '%U %G' /proc/self 2>/dev/null) || who="$(id -un 2>/dev/null || id -u) $(id -gn 2>/dev/null || id -g)"`,
+    `echo "absent $pd $who $(umask)"`,
   ].join('\n')
 }
 

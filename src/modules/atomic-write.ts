@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { posix } from 'node:path'
 import { shQuote, type ShellCommand } from '../connection/quote.ts'
 
@@ -35,17 +36,23 @@ function attrs(target: string, t: { mode?: number; owner?: string; group?: strin
  */
 export function atomicWriteScript(t: WriteTarget): ShellCommand {
   const dir = posix.dirname(t.path)
+  // Without owner or group to set, a plain mode is had from the umask when the temp file is
+  // created; otherwise the temp starts private (0600) until chown/chgrp/chmod have run.
+  const plain = t.owner === undefined && t.group === undefined && (t.mode & ~0o666) === 0
   const lines = [
     `p=${shQuote(t.path)}`,
     `d=${shQuote(dir)}`,
     // Early exits drain stdin, so the sender never writes into a closed pipe.
     `[ -d "$d" ] || { cat >/dev/null; echo "havn: parent directory $d does not exist" >&2; exit 2; }`,
-    `t=$(mktemp "$d/.havn.XXXXXX") || { cat >/dev/null; exit 3; }`,
+    // A random name made by the controller and an exclusive create (noclobber) do what mktemp does, without a process.
+    `t="$d/.havn.${randomBytes(9).toString('hex')}"`,
+    `umask ${octal(plain ? 0o777 & ~t.mode : 0o077)}`,
+    `set -C; : > "$t" || { cat >/dev/null; exit 3; }; set +C`,
     // dash runs no EXIT trap on a signal, so turn signals into exits.
     `trap 'rm -f -- "$t"' EXIT`,
     `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`,
     `cat > "$t" || exit 3`,
-    ...attrs('"$t"', t),
+    ...attrs('"$t"', plain ? {} : t),
   ]
   if (t.validate !== undefined) {
     const cmd = t.validate.replaceAll('%s', '"$t"')

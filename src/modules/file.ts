@@ -315,7 +315,11 @@ export function directoryStep(args: DirectoryArgs): StepSpec {
         owner: changes.some((c) => c.field === 'owner') ? args.owner : undefined,
         group: changes.some((c) => c.field === 'group') ? args.group : undefined,
       })
-      const script = existing ? set.script : `mkdir -p -- ${shQuote(path)} || exit 3\n${set.script}`
+      // mkdir -m sets the mode as chmod would; chown/chgrp may clear mode bits, so with them chmod still runs last.
+      const direct = !existing && want !== undefined && args.owner === undefined && args.group === undefined
+      const script = direct
+        ? `mkdir -p -m ${octal(want)} -- ${shQuote(path)} || exit 3`
+        : existing ? set.script : `mkdir -p -- ${shQuote(path)} || exit 3\n${set.script}`
       const display = existing ? set.display : `mkdir ${path}`
       return {
         changes,
