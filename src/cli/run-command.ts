@@ -106,6 +106,7 @@ async function openSession(host: EngineHost, opts: ConnectOptions): Promise<Sess
   return {
     host: host.name,
     exec: (script, o) => conn.exec(script, { become: o?.become, stdin: o?.stdin, display: o?.display }),
+    atClose: (script) => conn.atClose(script),
     close: () => conn.close(),
   }
 }

@@ -34,6 +34,7 @@ class SshConnection implements Connection {
   #closing = false
   /** The long-lived shell plain commands run in; `false` once it proved unusable on this host. */
   #shell: Promise<ShellSession | undefined> | false | undefined
+  readonly #atClose: string[] = []
 
   constructor(host: string, client: SshClient, hops: SshClient[], loginUser: string, opts: ConnectOptions, lateErrors: Error[]) {
     this.host = host
@@ -89,7 +90,7 @@ class SshConnection implements Connection {
   async #liveShell(): Promise<ShellSession | undefined> {
     if (this.#shell === false) return undefined
     if (this.#shell === undefined) {
-      const opening = ShellSession.open(this.#ctx).catch(() => undefined)
+      const opening = ShellSession.open(this.#ctx).then((s) => (s.atExit(this.#atClose), s), () => undefined)
       this.#shell = opening
       const s = await opening
       if (!s) this.#shell = false
@@ -150,10 +151,22 @@ class SshConnection implements Connection {
     return pty ? { ...raw, stdout: Buffer.from(raw.stdout.toString('utf8').replace(/\r\n/g, '\n')) } : raw
   }
 
+  async atClose(script: string): Promise<void> {
+    this.#atClose.push(script)
+    const shell = await this.#liveShell()
+    shell?.atExit(this.#atClose)
+  }
+
   async close(): Promise<void> {
     if (this.#closing) return
+    const shell = this.#shell ? await this.#shell : undefined
+    if (this.#atClose.length && (!shell || shell.closed)) {
+      // No shell to leave them to: run them now, best effort, as the connection is going away.
+      for (const script of this.#atClose) await this.exec(script, { display: 'close session' }).catch(() => undefined)
+    }
+    if (this.#atClose.length && shell && !shell.closed) await shell.confirmExitTrap().catch(() => undefined)
     this.#closing = true
-    if (this.#shell) (await this.#shell)?.close()
+    shell?.close()
     for (const c of [this.#client, ...[...this.#hops].reverse()]) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 2000)

@@ -53,6 +53,8 @@ export class ShellSession {
   readonly #ch: ClientChannel
   readonly #ready: string
   #started = false
+  /** An exit trap was written and no command written after it has finished yet. */
+  #trapUnconfirmed = false
   #preamble: Buffer[] = []
   #closed = false
   #pending: Pending | undefined
@@ -66,13 +68,37 @@ export class ShellSession {
     ch.on('close', () => this.#onClose())
   }
 
-  /** Opens the channel and starts the shell; its first output line proves the shell runs. */
+  /**
+   * Opens the channel and starts the shell; its first output line proves the shell runs. Commands
+   * see the shell's PID as `$HAVN_SESSION_PID`: a process that lives exactly as long as the session.
+   */
   static async open(ctx: ChannelContext): Promise<ShellSession> {
     const ready = nonce()
     const ch = await openExec(ctx, 'exec /bin/sh', false)
     const s = new ShellSession(ctx, ch, ready)
-    ch.write(`printf '%s\\n' ${ready}\n`)
+    ch.write(`HAVN_SESSION_PID=$$; export HAVN_SESSION_PID; printf '%s\\n' ${ready}\n`)
     return s
+  }
+
+  /**
+   * Makes the shell run `scripts` when it exits: at end of input when the connection closes, and
+   * on HUP or TERM, so a controller that dies still has them run. Not after SIGKILL. Replaces the
+   * scripts given before. Written without waiting for an answer; the shell reads it after the
+   * command it is running, if any.
+   */
+  atExit(scripts: readonly string[]): void {
+    if (this.#closed || scripts.length === 0) return
+    const all = scripts.map((x) => `{ ${x}\n} </dev/null >/dev/null 2>&1`).join('\n')
+    this.#ch.write(`trap ${shQuote(all)} EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM\n`)
+    this.#trapUnconfirmed = true
+  }
+
+  /**
+   * Makes sure the shell has read the exit trap: sshd drops input it has not yet passed on when
+   * the connection ends. Any command finished after `atExit` proves it; otherwise this runs one.
+   */
+  async confirmExitTrap(): Promise<void> {
+    if (this.#trapUnconfirmed && !this.#closed && !this.busy) await this.run(':', { timeoutMs: 10_000, display: 'confirm exit trap' })
   }
 
   /** A command is running. */
@@ -100,8 +126,15 @@ export class ShellSession {
     const body = input === undefined ? `${run} </dev/null` : `base64 -d <<'${inDelim}' | ${run}`
     const line = `${body}; printf '%s %d\\n' ${end} "$?"; printf '%s\\n' ${end} >&2\n`
     const text = input === undefined ? line : `${line}${input.replace(/.{1,76}/g, '$&\n')}${inDelim}\n`
+    const confirmsTrap = this.#trapUnconfirmed
     return new Promise<RawResult>((resolve, reject) => {
-      const p: Pending = { end, display: o.display, out: [], err: [], stderrDone: false, resolve, reject }
+      const p: Pending = {
+        end, display: o.display, out: [], err: [], stderrDone: false, reject,
+        resolve: (r) => {
+          if (confirmsTrap) this.#trapUnconfirmed = false
+          resolve(r)
+        },
+      }
       if (o.timeoutMs > 0) {
         p.timer = setTimeout(() => this.#kill(new CommandTimeoutError(this.#ctx.host, o.display, o.timeoutMs)), o.timeoutMs)
       }

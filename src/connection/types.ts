@@ -54,6 +54,12 @@ export interface Connection {
   readonly host: string
   /** Runs a command; never throws on non-zero exit; throws ConnectionError subclasses on transport, timeout or become failure. */
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>
+  /**
+   * Has `script` run on the host when the connection ends: at close(), and also when the
+   * controller dies mid-run, from the exit trap of the connection's long-lived shell (not after a
+   * SIGKILL of that shell). Without such a shell it runs at close(). Output and failure are ignored.
+   */
+  atClose(script: string): Promise<void>
   /** Closes the connection and every jump connection opened for it. Idempotent. */
   close(): Promise<void>
 }

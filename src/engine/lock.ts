@@ -32,15 +32,29 @@ export class HostLockedError extends Error {
 /** The lock lives in /tmp so that any login user can take it and a reboot clears it. */
 const LOCK_DIR = '/tmp/havn.lock'
 
+/** How long a run waits for a lock whose holder's session is still ending (a run that just finished). */
+const WAIT_FOR_ENDING_HOLDER_S = 2
+
 /**
  * Takes the host's run lock (an atomic `mkdir`) and, in the same round trip, lists the handler
  * notifications an earlier run left pending. Throws HostLockedError when another run holds it.
+ * The holder file records the session process (`$HAVN_SESSION_PID`) that releases the lock when
+ * its connection ends; while that process is still ending, the lock is waited for briefly.
+ * `release` is the shell that frees the lock if it is still ours.
  */
-export async function acquireHostLock(remote: Remote, opts: { playbook: string; breakLock: boolean }): Promise<{ pending: string[]; release: () => Promise<void> }> {
+export async function acquireHostLock(remote: Remote, opts: { playbook: string; breakLock: boolean }): Promise<{ pending: string[]; release: string }> {
   const me: LockHolder = { user: userInfo().username, controller: hostname(), pid: process.pid, since: new Date().toISOString(), playbook: opts.playbook }
+  const take = `(umask 022 && mkdir ${LOCK_DIR}) 2>/dev/null && printf '%s\\n%s\\n' ${shQuote(JSON.stringify(me))} "\${HAVN_SESSION_PID:-}" > ${LOCK_DIR}/holder`
   const script = [
     opts.breakLock ? `rm -rf ${LOCK_DIR}` : ':',
-    `if (umask 022 && mkdir ${LOCK_DIR}) 2>/dev/null; then printf '%s\\n' ${shQuote(JSON.stringify(me))} > ${LOCK_DIR}/holder; echo acquired; else echo held; cat ${LOCK_DIR}/holder 2>/dev/null; fi`,
+    `i=0; st=held`,
+    `while :; do`,
+    `  if ${take}; then st=acquired; break; fi`,
+    `  h=; s=; { read -r h; read -r s; } < ${LOCK_DIR}/holder 2>/dev/null`,
+    `  [ -n "$s" ] && [ -d "/proc/$s" ] && [ $i -lt ${WAIT_FOR_ENDING_HOLDER_S * 10} ] || break`,
+    `  i=$((i+1)); sleep 0.1`,
+    'done',
+    `echo $st; [ $st = held ] && printf '%s\\n' "$h"`,
     'echo ---',
     LIST_NOTIFICATIONS,
   ].join('\n')
@@ -51,11 +65,8 @@ export async function acquireHostLock(remote: Remote, opts: { playbook: string; 
     const holder = parseHolder(holderLine)
     throw new HostLockedError(remote.host, holder, holder !== undefined && isGoneHere(holder))
   }
-  const mine = shQuote(JSON.stringify(me))
   // Only our own lock is removed: someone may have broken it and taken the host meanwhile.
-  const release = async () => {
-    await remote.exec(`h=; read -r h < ${LOCK_DIR}/holder 2>/dev/null; [ "$h" = ${mine} ] && rm -rf ${LOCK_DIR}; true`, { display: 'release run lock' })
-  }
+  const release = `h=; read -r h < ${LOCK_DIR}/holder 2>/dev/null; [ "$h" = ${shQuote(JSON.stringify(me))} ] && rm -rf ${LOCK_DIR}; true`
   return { pending: pendingText.split('\n').filter((l) => l.trim() !== ''), release }
 }
 

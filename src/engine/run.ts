@@ -12,6 +12,8 @@ import { batchesOf } from './batches.ts'
 
 /** A connected host; closed by the engine when the run ends. */
 export interface Session extends Remote {
+  /** Runs `script` on the host when the session ends, even if this process dies first; without it the engine runs it before close(). */
+  atClose?(script: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -133,7 +135,11 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
     }
     try {
       const lock = await acquireHostLock(session, { playbook: opts.playbookFile, breakLock: opts.breakLock ?? false })
-      return { session, facts: new FactCache(session), notified: new Set(lock.pending), release: lock.release, predicted: 0 }
+      const atClose = session.atClose?.bind(session)
+      // Left to the session when it can: released without a round trip, and even if this run dies.
+      if (atClose) await atClose(lock.release)
+      const release = atClose ? async () => undefined : async () => void (await session.exec(lock.release, { display: 'release run lock' }))
+      return { session, facts: new FactCache(session), notified: new Set(lock.pending), release, predicted: 0 }
     } catch (err) {
       emit({ type: 'host:start', host: host.name, play })
       emit({ type: 'step:end', host: host.name, step: 'take run lock', status: 'failed', changes: [], error: opts.classify(err) })

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -152,6 +152,38 @@ describe("the connection's long-lived shell", () => {
     } finally {
       await c.close()
     }
+  })
+})
+
+describe('atClose', () => {
+  const waitFor = async (file: string): Promise<boolean> => {
+    for (let i = 0; i < 50 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 100))
+    return existsSync(file)
+  }
+
+  it('runs its scripts on the host when the connection closes, also right after they were given', async () => {
+    const marker = join(dir, 'closed-marker')
+    const c = await connect(target(sshd), base)
+    await c.atClose(`echo one > ${marker}.tmp`)
+    await c.atClose(`mv ${marker}.tmp ${marker}`)
+    expect(existsSync(marker)).toBe(false)
+    await c.close()
+    expect(await waitFor(marker)).toBe(true)
+    expect(readFileSync(marker, 'utf8')).toBe('one\n')
+  })
+
+  it('runs them when the controller is killed before it could close', async () => {
+    const marker = join(dir, 'killed-marker')
+    const script = [
+      `import { connect } from ${JSON.stringify(new URL('../../src/connection/index.ts', import.meta.url).pathname)}`,
+      `const c = await connect(${JSON.stringify(target(sshd))}, ${JSON.stringify(base)})`,
+      `await c.atClose('touch ${marker}')`,
+      `await c.exec('true')`,
+      `process.kill(process.pid, 'SIGKILL')`,
+    ].join('\n')
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 })
+    expect(child.signal).toBe('SIGKILL')
+    expect(await waitFor(marker)).toBe(true)
   })
 })
 
