@@ -98,9 +98,38 @@ export function hostMatches(patterns: string, name: string): boolean {
   return positive
 }
 
-/** Entries (excluding @cert-authority) whose host patterns match `name`. */
+interface Index {
+  /** Entries under each literal name of their patterns, with their position in the list. */
+  readonly byName: Map<string, [number, KnownHostEntry][]>
+  /** Hashed, wildcard and negated entries: matched one by one. */
+  readonly rest: [number, KnownHostEntry][]
+}
+
+const indexes = new WeakMap<readonly KnownHostEntry[], Index>()
+
+/** A lookup index of a parsed list, built once: a run looks up every host in the same list. */
+function indexOf(entries: readonly KnownHostEntry[]): Index {
+  let ix = indexes.get(entries)
+  if (ix) return ix
+  ix = { byName: new Map(), rest: [] }
+  entries.forEach((e, i) => {
+    if (e.marker === 'cert-authority') return
+    if (e.patterns.startsWith('|') || /[*?!]/.test(e.patterns)) return void ix.rest.push([i, e])
+    for (const name of new Set(e.patterns.toLowerCase().split(',').filter(Boolean))) {
+      const list = ix.byName.get(name)
+      if (list) list.push([i, e])
+      else ix.byName.set(name, [[i, e]])
+    }
+  })
+  indexes.set(entries, ix)
+  return ix
+}
+
+/** Entries (excluding @cert-authority) whose host patterns match `name`, in file order. */
 export function entriesFor(entries: readonly KnownHostEntry[], name: string): KnownHostEntry[] {
-  return entries.filter((e) => e.marker !== 'cert-authority' && hostMatches(e.patterns, name))
+  const ix = indexOf(entries)
+  const hits = [...(ix.byName.get(name.toLowerCase()) ?? []), ...ix.rest.filter(([, e]) => hostMatches(e.patterns, name))]
+  return hits.sort((a, b) => a[0] - b[0]).map(([, e]) => e)
 }
 
 /** Strict verdict for `keyBlob` offered by `name`: revoked beats everything; any other known key for the name is a mismatch. */
@@ -119,16 +148,25 @@ export function checkHostKey(entries: readonly KnownHostEntry[], name: string, k
 
 /** Reads and parses several known_hosts files; missing files count as empty. */
 export async function loadKnownHosts(files: readonly string[]): Promise<KnownHostEntry[]> {
-  const all = files.map((f) => {
+  const parts = files.map((f) => {
     try {
       return parsedFile(f, (data) => parseKnownHosts(data.toString('utf8'), f))
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return NO_ENTRIES
       throw e
     }
   })
-  return all.flat()
+  // The same list while no file changed, so its lookup index is built once.
+  const key = files.join('\0')
+  const last = combined.get(key)
+  if (last && last.parts.length === parts.length && last.parts.every((p, i) => p === parts[i])) return last.all
+  const all = parts.flat()
+  combined.set(key, { parts, all })
+  return all
 }
+
+const NO_ENTRIES: KnownHostEntry[] = []
+const combined = new Map<string, { parts: KnownHostEntry[][]; all: KnownHostEntry[] }>()
 
 const RSA_ALGOS = ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']
 const ALL_ALGOS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', ...RSA_ALGOS]

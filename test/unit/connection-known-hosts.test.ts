@@ -62,6 +62,16 @@ describe('known_hosts matching agrees with ssh-keygen -F', () => {
     const fp = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(dir, 'k0.pub')]).toString().split(' ')[1]
     expect(fingerprint(a.blob)).toBe(fp)
   })
+
+  it('finds literal and pattern entries for a name in file order, so a mismatch names the first line', () => {
+    const [a, b] = keys as [typeof keys[0], typeof keys[0]]
+    const text = [`x1 ${a.line}`, `h* ${b.line}`, `H1,h1 ${b.line}`, `!h1,h? ${a.line}`, `h1 ${a.line}`].join('\n')
+    const entries = parseKnownHosts(text, 'kh')
+    expect(entriesFor(entries, 'h1').map((e) => e.line)).toEqual([2, 3, 5])
+    expect(entriesFor(entries, 'H1').map((e) => e.line)).toEqual([2, 3, 5])
+    const mm = checkHostKey(parseKnownHosts([`h* ${b.line}`, `h1 ${b.line}`].join('\n'), 'kh'), 'h1', a.blob)
+    expect(mm.status === 'mismatch' && mm.entry.line).toBe(1)
+  })
 })
 
 describe('ProxyJump parsing', () => {
