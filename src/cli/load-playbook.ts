@@ -18,6 +18,9 @@ export async function ensureTypeScript(file: string): Promise<void> {
 export async function loadPlaybook(path: string): Promise<{ playbook: Playbook; file: string }> {
   const file = resolve(path)
   if (!existsSync(file)) throw InputError.at({ file: path }, 'playbook file not found')
+  // Playbooks import havn itself: loading it before the TypeScript loader is registered keeps its
+  // many modules out of the loader's (slower, cross-thread) path.
+  await import('../index.ts')
   await ensureTypeScript(file)
   let mod: { default?: unknown }
   try {

@@ -26,9 +26,10 @@ function isOpenRejected(e: unknown): boolean {
 /**
  * Opens an exec channel under the connection's channel limiter, retrying (bounded, with backoff)
  * when sshd rejects the open because its MaxSessions slots are not yet freed. The limiter slot is
- * released when the channel closes.
+ * released when the channel closes. `onOpen` runs the moment the channel exists, before any of
+ * its output can be delivered, for callers that must not miss a byte.
  */
-export async function openExec(ctx: ChannelContext, command: string, pty: boolean): Promise<ClientChannel> {
+export async function openExec(ctx: ChannelContext, command: string, pty: boolean, onOpen?: (ch: ClientChannel) => void): Promise<ClientChannel> {
   const release = await ctx.limiter.acquire()
   try {
     for (let attempt = 0; ; attempt++) {
@@ -41,6 +42,7 @@ export async function openExec(ctx: ChannelContext, command: string, pty: boolea
             // ssh2 may parse the reply, output, exit-status and close of a fast command from one read,
             // before an awaiting caller attaches listeners: record the exit status right away.
             ch.on('exit', (c: number | null, sig?: string) => exits.set(ch, { code: typeof c === 'number' ? c : undefined, signal: sig }))
+            onOpen?.(ch)
             resolve(ch)
           }
           if (pty) ctx.client.exec(command, { pty: { term: 'dumb', cols: 200, rows: 50 } }, cb)

@@ -6,7 +6,7 @@ import { type ChannelContext, collect, openExec, type RawResult } from './channe
 import { BecomeError, ConnectionError, tail, UnreachableError } from './errors.ts'
 import { forwardVia, handshake, type HopSpec, tcpConnect } from './handshake.ts'
 import { Limiter } from './limiter.ts'
-import { MAX_SHELL_STDIN, ShellSession, ShellUnavailableError } from './shell.ts'
+import { MAX_SHELL_STDIN, type ShellRunOptions, ShellSession, ShellUnavailableError } from './shell.ts'
 import { resolveHost, type ResolvedHost } from './ssh-config.ts'
 import type { ConnectOptions, Connection, ExecOptions, ExecResult, SshTarget } from './types.ts'
 
@@ -72,37 +72,57 @@ class SshConnection implements Connection {
   }
 
   async #plain(command: string, o: ExecOptions, display: string, timeoutMs: number): Promise<RawResult> {
-    const shell = o.stdin !== undefined && o.stdin.length > MAX_SHELL_STDIN ? undefined : await this.#liveShell()
-    // Checked right before `run`, in the same tick: a busy shell means another command got there first.
-    if (shell && !shell.busy) {
-      try {
-        return await shell.run(command, { ...(o.stdin !== undefined ? { stdin: o.stdin } : {}), timeoutMs, display })
-      } catch (e) {
-        // Nothing ran: the shell never started. Use exec channels from now on.
-        if (!(e instanceof ShellUnavailableError)) throw e
-        this.#shell = false
-      }
+    if (o.stdin === undefined || o.stdin.length <= MAX_SHELL_STDIN) {
+      const done = await this.#inShell(command, { ...(o.stdin !== undefined ? { stdin: o.stdin } : {}), timeoutMs, display })
+      if (done) return done
     }
     return this.#execChannel(command, o, display, timeoutMs)
   }
 
-  /** The connection's shell, opened on first use and reopened after it was killed; undefined when unusable. */
-  async #liveShell(): Promise<ShellSession | undefined> {
-    if (this.#shell === false) return undefined
-    if (this.#shell === undefined) {
-      const opening = ShellSession.open(this.#ctx).then((s) => (s.atExit(this.#atClose), s), () => undefined)
-      this.#shell = opening
-      const s = await opening
-      if (!s) this.#shell = false
-      return s
+  /**
+   * Runs a command in the connection's long-lived shell, opening it on first use (the first command
+   * rides in its exec request) and again after it was killed. Undefined when no shell can be had
+   * here; the caller then uses an exec channel.
+   */
+  async #inShell(command: string, options: ShellRunOptions): Promise<RawResult | undefined> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = this.#shell
+      if (current === false) return undefined
+      let result: Promise<RawResult>
+      if (current === undefined) {
+        const opening = ShellSession.open(this.#ctx, { command, options })
+        const shell = opening.then(({ shell: s }) => (s.atExit(this.#atClose), s), () => undefined)
+        this.#shell = shell
+        const opened = await opening.catch(() => undefined)
+        if (!opened?.result) {
+          if (this.#shell === shell) this.#shell = false
+          return undefined
+        }
+        result = opened.result
+      } else {
+        const shell = await current
+        if (!shell) return undefined
+        if (shell.closed) {
+          if (this.#shell === current) this.#shell = undefined
+          continue
+        }
+        result = shell.run(command, options)
+      }
+      try {
+        return await result
+      } catch (e) {
+        if (!(e instanceof ShellUnavailableError)) throw e
+        // None of it ran: retry in a new shell, or on exec channels if shells cannot start here.
+        if (e.neverStarted) this.#shell = false
+      }
     }
-    const s = await this.#shell
-    if (!s) return undefined
-    if (s.closed) {
-      this.#shell = undefined
-      return this.#liveShell()
-    }
-    return s
+    return undefined
+  }
+
+  /** The connection's shell if one is open. */
+  async #openShell(): Promise<ShellSession | undefined> {
+    const s = this.#shell ? await this.#shell : undefined
+    return s && !s.closed ? s : undefined
   }
 
   async #execChannel(command: string, o: ExecOptions, display: string, timeoutMs: number): Promise<RawResult> {
@@ -153,18 +173,18 @@ class SshConnection implements Connection {
 
   async atClose(script: string): Promise<void> {
     this.#atClose.push(script)
-    const shell = await this.#liveShell()
-    shell?.atExit(this.#atClose)
+    // A shell opened later arms the trap itself.
+    ;(await this.#openShell())?.atExit(this.#atClose)
   }
 
   async close(): Promise<void> {
     if (this.#closing) return
-    const shell = this.#shell ? await this.#shell : undefined
-    if (this.#atClose.length && (!shell || shell.closed)) {
+    const shell = await this.#openShell()
+    if (this.#atClose.length && !shell) {
       // No shell to leave them to: run them now, best effort, as the connection is going away.
       for (const script of this.#atClose) await this.exec(script, { display: 'close session' }).catch(() => undefined)
     }
-    if (this.#atClose.length && shell && !shell.closed) await shell.confirmExitTrap().catch(() => undefined)
+    if (this.#atClose.length && shell) await shell.confirmExitTrap().catch(() => undefined)
     this.#closing = true
     shell?.close()
     for (const c of [this.#client, ...[...this.#hops].reverse()]) {

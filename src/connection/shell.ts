@@ -2,27 +2,47 @@ import { randomBytes } from 'node:crypto'
 import type { ClientChannel } from 'ssh2'
 import { type ChannelContext, killRemote, openExec, type RawResult } from './channel.ts'
 import { CommandTimeoutError, ConnectionError } from './errors.ts'
-import { shQuote } from './quote.ts'
+import { secretValues, shQuote } from './quote.ts'
 
 /** Stdin larger than this goes through a plain exec channel instead of a here-document. */
 export const MAX_SHELL_STDIN = 1 << 20
 
-/** Why a shell could not run a command although nothing of the command ran: the caller may retry elsewhere. */
+/** A first command longer than this is not carried in the exec request (argv limits). */
+const MAX_FIRST_COMMAND = 32 * 1024
+
+/** The shell could not run a command and none of it ran, so the caller may run it elsewhere. */
 export class ShellUnavailableError extends Error {
   override readonly name = 'ShellUnavailableError'
+  /** The shell never started on this host: long-lived shells are not usable here at all. */
+  readonly neverStarted: boolean
+  constructor(message: string, neverStarted: boolean) {
+    super(message)
+    this.neverStarted = neverStarted
+  }
+}
+
+/** What a command needs besides its text. */
+export interface ShellRunOptions {
+  readonly stdin?: string | Buffer
+  readonly timeoutMs: number
+  readonly display: string
 }
 
 interface Pending {
   readonly end: string
   readonly display: string
-  readonly out: Buffer[]
-  readonly err: Buffer[]
+  readonly timeoutMs: number
+  readonly confirmsTrap: boolean
+  out: Buffer
+  err: Buffer
   code?: number
   stderrDone: boolean
   timer?: NodeJS.Timeout
   resolve(r: RawResult): void
   reject(e: Error): void
 }
+
+const nonce = (): string => `havn-${randomBytes(12).toString('hex')}`
 
 /**
  * A subshell isolates `exit`, `cd`, traps and variables as `sh -c` would, for a fork instead of a
@@ -33,31 +53,45 @@ function ownsPid(command: string): boolean {
   return /\$\$|\$\{\$\}|PPID/.test(command)
 }
 
-const nonce = (): string => `havn-${randomBytes(12).toString('hex')}`
+/** The shell text that runs one command and frames its result with `end`. */
+function frame(command: string, stdin: string | Buffer | undefined, end: string): string {
+  const input = stdin === undefined || stdin.length === 0 ? undefined : Buffer.from(stdin).toString('base64')
+  const run = ownsPid(command) ? `/bin/sh -c ${shQuote(command)}` : `( eval ${shQuote(command)} )`
+  const inDelim = `${end}_IN`
+  const body = input === undefined ? `${run} </dev/null` : `base64 -d <<'${inDelim}' | ${run}`
+  const line = `${body}; printf '%s %d\\n' ${end} "$?"; printf '%s\\n' ${end} >&2\n`
+  return input === undefined ? line : `${line}${input.replace(/.{1,76}/g, '$&\n')}${inDelim}\n`
+}
 
-function indexIn(chunks: Buffer[], needle: string): { all: Buffer; at: number } {
-  const all = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
-  return { all, at: all.indexOf(needle) }
+/** A first command may ride in the exec request only when argv may show it: no stdin, no secret. */
+function fitsExecRequest(command: string, o: ShellRunOptions): boolean {
+  return o.stdin === undefined && command.length <= MAX_FIRST_COMMAND && !secretValues().some((v) => v !== '' && command.includes(v))
 }
 
 /**
  * One `/bin/sh` kept open on an exec channel for the life of a connection. Each command runs in a
  * subshell of it (or its own `sh -c`, see {@link ownsPid}), so `exit`, `cd`, traps and variables
- * never reach the next command, with stdin from /dev/null or a here-document. A random end marker on stdout (followed by the
- * exit status) and on stderr frames each result. This replaces a channel open, a session fork and
- * a shell start per command with one write and one read, which is most of what a command costs.
- * Commands run one at a time; callers use `busy` to go elsewhere instead of queueing.
+ * never reach the next command, with stdin from /dev/null or a here-document. A random end marker
+ * on stdout (followed by the exit status) and on stderr frames each result. This replaces a channel
+ * open, a session fork and a shell start per command with one write and one read.
+ *
+ * Commands are written as soon as they are given and run in that order, one after another: a
+ * command given while another runs is already on its way, which saves a round trip, and can rely on
+ * the earlier one having finished.
  */
 export class ShellSession {
   readonly #ctx: ChannelContext
   readonly #ch: ClientChannel
   readonly #ready: string
   #started = false
+  #closed = false
+  #killed = false
+  /** Bytes seen before the ready marker. */
+  #preamble = Buffer.alloc(0)
   /** An exit trap was written and no command written after it has finished yet. */
   #trapUnconfirmed = false
-  #preamble: Buffer[] = []
-  #closed = false
-  #pending: Pending | undefined
+  /** Written and not yet finished, in order; the head is the one running. */
+  readonly #queue: Pending[] = []
 
   private constructor(ctx: ChannelContext, ch: ClientChannel, ready: string) {
     this.#ctx = ctx
@@ -71,20 +105,34 @@ export class ShellSession {
   /**
    * Opens the channel and starts the shell; its first output line proves the shell runs. Commands
    * see the shell's PID as `$HAVN_SESSION_PID`: a process that lives exactly as long as the session.
+   * A `first` command without stdin or secrets is carried in the exec request itself, so its
+   * result arrives with the shell instead of one round trip later; `result` settles like `run`'s.
    */
-  static async open(ctx: ChannelContext): Promise<ShellSession> {
+  static async open(ctx: ChannelContext, first?: { command: string; options: ShellRunOptions }): Promise<{ shell: ShellSession; result?: Promise<RawResult> }> {
     const ready = nonce()
-    const ch = await openExec(ctx, 'exec /bin/sh', false)
-    const s = new ShellSession(ctx, ch, ready)
-    ch.write(`HAVN_SESSION_PID=$$; export HAVN_SESSION_PID; printf '%s\\n' ${ready}\n`)
-    return s
+    const prelude = `HAVN_SESSION_PID=$$; export HAVN_SESSION_PID; printf '%s\\n' ${ready}\n`
+    const early = first && fitsExecRequest(first.command, first.options) ? { ...first, end: nonce() } : undefined
+    const command = early ? `exec /bin/sh -c ${shQuote(`${prelude}${frame(early.command, undefined, early.end)}exec /bin/sh`)}` : 'exec /bin/sh'
+    let shell: ShellSession | undefined
+    let result: Promise<RawResult> | undefined
+    // Listening starts inside ssh2's callback: output of an early command may come in the same read.
+    const ch = await openExec(ctx, command, false, (c) => {
+      shell = new ShellSession(ctx, c, ready)
+      if (early) result = shell.#enqueue(early.end, early.options)
+    })
+    if (!shell) throw new Error('ShellSession.open: channel opened without its callback')
+    if (!early) {
+      ch.write(prelude)
+      if (first) result = shell.run(first.command, first.options)
+    }
+    return { shell, ...(result ? { result } : {}) }
   }
 
   /**
    * Makes the shell run `scripts` when it exits: at end of input when the connection closes, and
    * on HUP or TERM, so a controller that dies still has them run. Not after SIGKILL. Replaces the
-   * scripts given before. Written without waiting for an answer; the shell reads it after the
-   * command it is running, if any.
+   * scripts given before. Written without waiting for an answer; it takes effect after the
+   * commands written before it.
    */
   atExit(scripts: readonly string[]): void {
     if (this.#closed || scripts.length === 0) return
@@ -98,12 +146,7 @@ export class ShellSession {
    * the connection ends. Any command finished after `atExit` proves it; otherwise this runs one.
    */
   async confirmExitTrap(): Promise<void> {
-    if (this.#trapUnconfirmed && !this.#closed && !this.busy) await this.run(':', { timeoutMs: 10_000, display: 'confirm exit trap' })
-  }
-
-  /** A command is running. */
-  get busy(): boolean {
-    return this.#pending !== undefined
+    if (this.#trapUnconfirmed && !this.#closed) await this.run(':', { timeoutMs: 10_000, display: 'confirm exit trap' })
   }
 
   /** The shell is gone (closed, killed after a timeout, or never started); open a new one. */
@@ -112,109 +155,121 @@ export class ShellSession {
   }
 
   /**
-   * Runs `command` and resolves with its exit status and output. Rejects with
-   * ShellUnavailableError when the shell never started (nothing ran), CommandTimeoutError after
-   * `timeoutMs` (the shell is then killed), or the connection's error when it was lost.
+   * Runs `command` after the commands given before it and resolves with its exit status and
+   * output. Rejects with ShellUnavailableError when none of it ran (the shell never started, or
+   * died before reaching it), CommandTimeoutError after `timeoutMs` of running (the shell is then
+   * killed), or a ConnectionError when the shell or connection died while it ran.
    */
-  run(command: string, o: { stdin?: string | Buffer; timeoutMs: number; display: string }): Promise<RawResult> {
-    if (this.#pending) return Promise.reject(new Error('ShellSession.run: a command is already running'))
-    if (this.#closed) return Promise.reject(new ShellUnavailableError('shell session is closed'))
+  run(command: string, o: ShellRunOptions): Promise<RawResult> {
+    if (this.#closed) return Promise.reject(new ShellUnavailableError('shell session is closed', !this.#started && !this.#killed))
     const end = nonce()
-    const input = o.stdin === undefined || o.stdin.length === 0 ? undefined : Buffer.from(o.stdin).toString('base64')
-    const inDelim = `${end}_IN`
-    const run = ownsPid(command) ? `/bin/sh -c ${shQuote(command)}` : `( eval ${shQuote(command)} )`
-    const body = input === undefined ? `${run} </dev/null` : `base64 -d <<'${inDelim}' | ${run}`
-    const line = `${body}; printf '%s %d\\n' ${end} "$?"; printf '%s\\n' ${end} >&2\n`
-    const text = input === undefined ? line : `${line}${input.replace(/.{1,76}/g, '$&\n')}${inDelim}\n`
-    const confirmsTrap = this.#trapUnconfirmed
-    return new Promise<RawResult>((resolve, reject) => {
-      const p: Pending = {
-        end, display: o.display, out: [], err: [], stderrDone: false, reject,
-        resolve: (r) => {
-          if (confirmsTrap) this.#trapUnconfirmed = false
-          resolve(r)
-        },
-      }
-      if (o.timeoutMs > 0) {
-        p.timer = setTimeout(() => this.#kill(new CommandTimeoutError(this.#ctx.host, o.display, o.timeoutMs)), o.timeoutMs)
-      }
-      this.#pending = p
-      this.#ch.write(text)
-    })
+    this.#ch.write(frame(command, o.stdin, end))
+    return this.#enqueue(end, o)
   }
 
-  /** Ends the shell; a running command is left to finish on the host. */
+  /** Ends the shell after the commands already given; none is cut short. */
   close(): void {
     if (this.#closed) return
     this.#closed = true
     this.#ch.end()
   }
 
+  #enqueue(end: string, o: ShellRunOptions): Promise<RawResult> {
+    return new Promise<RawResult>((resolve, reject) => {
+      this.#queue.push({ end, display: o.display, timeoutMs: o.timeoutMs, confirmsTrap: this.#trapUnconfirmed, out: Buffer.alloc(0), err: Buffer.alloc(0), stderrDone: false, resolve, reject })
+      if (this.#queue.length === 1) this.#startTimer()
+    })
+  }
+
+  /** A command's timeout counts from when it starts running, i.e. when it reaches the head. */
+  #startTimer(): void {
+    const p = this.#queue[0]
+    if (!p || p.timeoutMs <= 0 || p.timer) return
+    p.timer = setTimeout(() => this.#kill(new CommandTimeoutError(this.#ctx.host, p.display, p.timeoutMs)), p.timeoutMs)
+  }
+
   #onStdout(d: Buffer): void {
-    const p = this.#pending
     if (!this.#started) {
-      this.#preamble.push(d)
-      const { all, at } = indexIn(this.#preamble, `${this.#ready}\n`)
+      this.#preamble = Buffer.concat([this.#preamble, d])
+      const at = this.#preamble.indexOf(`${this.#ready}\n`)
       if (at < 0) return
       this.#started = true
-      this.#preamble = []
-      d = all.subarray(at + this.#ready.length + 1)
-      if (d.length === 0) return
+      d = this.#preamble.subarray(at + this.#ready.length + 1)
+      this.#preamble = Buffer.alloc(0)
     }
-    if (!p || p.code !== undefined) return
-    p.out.push(d)
-    const { all, at } = indexIn(p.out, `${p.end} `)
-    if (at < 0) return
-    const nl = all.indexOf('\n', at)
-    if (nl < 0) {
-      p.out.splice(0, p.out.length, all)
-      return
+    while (d.length > 0) {
+      const p = this.#queue.find((q) => q.code === undefined)
+      if (!p) return
+      const all = Buffer.concat([p.out, d])
+      const at = all.indexOf(`${p.end} `)
+      const nl = at < 0 ? -1 : all.indexOf('\n', at)
+      if (nl < 0) {
+        p.out = all
+        return
+      }
+      p.code = Number(all.subarray(at + p.end.length + 1, nl).toString('latin1'))
+      p.out = all.subarray(0, at)
+      // What follows belongs to the next command, written right behind this one.
+      d = all.subarray(nl + 1)
+      this.#settleDone()
     }
-    p.code = Number(all.subarray(at + p.end.length + 1, nl).toString('latin1'))
-    p.out.splice(0, p.out.length, all.subarray(0, at))
-    this.#settleIfDone()
   }
 
   #onStderr(d: Buffer): void {
-    const p = this.#pending
-    if (!p || p.stderrDone) return
-    p.err.push(d)
-    const { all, at } = indexIn(p.err, `${p.end}\n`)
-    if (at < 0) return
-    p.stderrDone = true
-    p.err.splice(0, p.err.length, all.subarray(0, at))
-    this.#settleIfDone()
+    while (d.length > 0) {
+      const p = this.#queue.find((q) => !q.stderrDone)
+      if (!p) return
+      const all = Buffer.concat([p.err, d])
+      const marker = `${p.end}\n`
+      const at = all.indexOf(marker)
+      if (at < 0) {
+        p.err = all
+        return
+      }
+      p.stderrDone = true
+      p.err = all.subarray(0, at)
+      d = all.subarray(at + marker.length)
+      this.#settleDone()
+    }
   }
 
-  #settleIfDone(): void {
-    const p = this.#pending
-    if (!p || p.code === undefined || !p.stderrDone) return
-    this.#pending = undefined
-    if (p.timer) clearTimeout(p.timer)
-    p.resolve({ code: p.code, stdout: Buffer.concat(p.out), stderr: Buffer.concat(p.err) })
+  /** Resolves finished commands at the head, in order, and starts the next one's clock. */
+  #settleDone(): void {
+    let head = this.#queue[0]
+    while (head && head.code !== undefined && head.stderrDone) {
+      this.#queue.shift()
+      if (head.timer) clearTimeout(head.timer)
+      if (head.confirmsTrap) this.#trapUnconfirmed = false
+      head.resolve({ code: head.code, stdout: head.out, stderr: head.err })
+      head = this.#queue[0]
+    }
+    this.#startTimer()
   }
 
   #kill(e: Error): void {
+    this.#killed = true
     killRemote(this.#ch)
-    this.#fail(e)
+    this.#failAll(e)
     this.close()
   }
 
-  #fail(e: Error): void {
-    const p = this.#pending
-    this.#pending = undefined
-    if (!p) return
-    if (p.timer) clearTimeout(p.timer)
-    p.reject(e)
+  /** The head gets `head`; the commands behind it never ran. */
+  #failAll(head: Error): void {
+    const all = this.#queue.splice(0)
+    all.forEach((p, i) => {
+      if (p.timer) clearTimeout(p.timer)
+      p.reject(i === 0 ? head : new ShellUnavailableError(`host ${this.#ctx.host}: the remote shell ended before running: ${p.display}`, false))
+    })
   }
 
   #onClose(): void {
     const started = this.#started
     this.#closed = true
     const gone = this.#ctx.lost()
-    if (gone) return this.#fail(gone)
-    this.#fail(started
-      ? new ConnectionError(this.#ctx.host, `host ${this.#ctx.host}: the remote shell ended while running: ${this.#pending?.display ?? ''}`)
-      : new ShellUnavailableError(`host ${this.#ctx.host}: /bin/sh did not start`))
+    if (gone) return this.#failAll(gone)
+    const head = this.#queue[0]
+    this.#failAll(started || this.#killed
+      ? new ConnectionError(this.#ctx.host, `host ${this.#ctx.host}: the remote shell ended while running: ${head?.display ?? ''}`)
+      : new ShellUnavailableError(`host ${this.#ctx.host}: /bin/sh did not start`, true))
   }
 }

@@ -38,6 +38,22 @@ export interface HostRun {
   predicted: number
   /** Handlers notified on this host and not yet run. */
   readonly notified: Set<string>
+  /**
+   * The change of an earlier step still being made on the host (see StepPlan.detachable):
+   * resolves once it is made and reported, rejects with its StepFailedError.
+   */
+  inflight?: Promise<void>
+}
+
+/** Waits for the host's change in flight, if any; throws its StepFailedError when it failed. */
+export async function settled(run: HostRun): Promise<void> {
+  const inflight = run.inflight
+  if (!inflight) return
+  try {
+    await inflight
+  } finally {
+    if (run.inflight === inflight) run.inflight = undefined
+  }
 }
 
 const storage = new AsyncLocalStorage<HostRun>()

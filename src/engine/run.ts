@@ -1,5 +1,5 @@
 import { Limiter } from '../connection/limiter.ts'
-import { withHost, type HostRun, type Remote } from './context.ts'
+import { settled, withHost, type HostRun, type Remote } from './context.ts'
 import type { Host, Playbook, Play } from './define.ts'
 import type { Emit, ErrorInfo, HostRecap, RunEvent } from './events.ts'
 import { FactCache } from './facts.ts'
@@ -204,9 +204,13 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
         }
         run.role = undefined
         await p.play.run?.(handle)
+        await settled(run)
         await flushHandlers(run, handle)
       })
-    } catch (err) {
+    } catch (thrown) {
+      // A change still in flight is made and reported first; if it failed, that is the failure.
+      const earlier = await settled(run).then(() => undefined, (e: unknown) => e)
+      const err = earlier ?? thrown
       failed = true
       if (!(err instanceof StepFailedError) && !(err instanceof InterruptedError)) {
         // An exception in role code outside any step: report it as a failed pseudo-step.
@@ -230,6 +234,7 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
         continue
       }
       await handler.run(handle)
+      await settled(run)
       if (!run.check) await run.remote.exec(clearNotification(name), { display: `clear notification ${name}` })
       run.notified.delete(name)
     }

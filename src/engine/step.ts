@@ -1,4 +1,4 @@
-import { currentHost, type Remote } from './context.ts'
+import { currentHost, type Remote, settled } from './context.ts'
 import type { HostInfo } from './define.ts'
 import type { Change, ErrorInfo, StepStatus } from './events.ts'
 import type { Fact, Prediction } from './facts.ts'
@@ -17,6 +17,13 @@ export interface StepPlan {
   readonly apply?: (remote: Remote) => Promise<{ readonly stdout?: string; readonly stderr?: string } | void>
   /** Facts as they will read after the change, so later steps of a check run see the planned state. */
   readonly predict?: readonly Prediction[]
+  /**
+   * The apply's output matters only for the report, so the role may go on while the change is
+   * being made: the next step's reads are sent right behind it (the host runs them after it), and
+   * nothing is applied, and no later step starts, until it is made. A failure still stops the host
+   * at this step.
+   */
+  readonly detachable?: boolean
   /** Set when the outcome cannot be known without applying; reported as uncertain in check mode. */
   readonly uncertain?: string
   /**
@@ -81,11 +88,22 @@ export function setErrorClassifier(fn: ErrorClassifier): void {
 /** Plans a step, applies it unless checking, and reports it. The only place where changes are applied. */
 export async function runStep(spec: StepSpec): Promise<StepResult> {
   const run = currentHost()
-  if (run.signal?.aborted) throw new InterruptedError()
+  if (run.signal?.aborted) {
+    await settled(run)
+    throw new InterruptedError()
+  }
   const base = { host: run.host.name, role: run.role, step: spec.name }
+  // Planning starts at once: its reads queue on the host behind a change still in flight.
+  const planning = spec.plan({ host: run.host, fact: (fact, ...args) => run.facts.read(fact, args) })
+  try {
+    await settled(run)
+  } catch (err) {
+    planning.catch(() => undefined)
+    throw err
+  }
   run.emit({ type: 'step:start', ...base })
   try {
-    const plan = await spec.plan({ host: run.host, fact: (fact, ...args) => run.facts.read(fact, args) })
+    const plan = await planning
     const changes = plan.changes.map(maskSensitive)
     if (plan.missing !== undefined && (!run.check || run.predicted === 0)) throw new MissingResourceError(plan.missing)
     if (changes.length === 0) return report('ok', [])
@@ -97,12 +115,26 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
       const reason = plan.missing !== undefined ? `${plan.missing}; an earlier change in this check run may provide it` : plan.uncertain
       return report(plan.uncertain && plan.missing === undefined ? 'uncertain' : 'would-change', changes, { reason })
     }
-    const out = (await plan.apply?.(notify.length ? notifyingRemote(run.remote, notify) : run.remote)) ?? {}
+    const applying = plan.apply?.(notify.length ? notifyingRemote(run.remote, notify) : run.remote)
+    // Dropped now, so reads sent from here on go to the host, behind the change.
     run.facts.drop()
-    for (const n of notify) run.notified.add(n)
-    return report('changed', changes, out)
+    const done = Promise.resolve(applying).then(
+      (out) => {
+        for (const n of notify) run.notified.add(n)
+        return report('changed', changes, out ?? {})
+      },
+      (err: unknown) => fail(err),
+    )
+    if (!plan.detachable) return await done
+    run.inflight = done.then(() => undefined)
+    run.inflight.catch(() => undefined)
+    return { changed: true, status: 'changed', changes }
   } catch (err) {
-    if (err instanceof InterruptedError) throw err
+    if (err instanceof InterruptedError || err instanceof StepFailedError) throw err
+    return fail(err)
+  }
+
+  function fail(err: unknown): never {
     // The step may have changed the host before failing: forget what we knew.
     run.facts.drop()
     const error = classify(err)

@@ -169,6 +169,7 @@ export function planWrite(w: WriteSpec): WritePlan {
     ...(missing ? { missing } : {}),
     predict: [predict(fileState, [path], after)],
     command,
+    detachable: true,
     async apply(remote) {
       await runWrite(remote, command, secretText)
     },
@@ -324,6 +325,7 @@ export function directoryStep(args: DirectoryArgs): StepSpec {
       return {
         changes,
         predict: [predict(fileState, [path], after)],
+        detachable: true,
         async apply(remote) {
           const res = await remote.exec(script, { display })
           if (res.code !== 0) throw new CommandFailedError(remote.host, display, res.code, res.stderr)

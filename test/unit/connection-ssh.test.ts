@@ -9,6 +9,7 @@ import {
   CommandTimeoutError,
   connect,
   HostKeyError,
+  secret,
   sh,
   UnreachableError,
 } from '../../src/connection/index.ts'
@@ -114,6 +115,56 @@ describe("the connection's long-lived shell", () => {
       const sub = await c.exec('cd /tmp; Y=1; trap "echo trapped" EXIT; exit 4')
       expect(sub).toEqual({ code: 4, stdout: 'trapped\n', stderr: '' })
       expect((await c.exec('pwd; echo ${Y:-unset}')).stdout).toBe(`${cwd}\nunset\n`)
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('writes commands given while one runs right behind it and runs them in order', async () => {
+    const c = await connect(target(sshd), base)
+    try {
+      const f = join(dir, 'pipelined')
+      const results = await Promise.all([
+        c.exec(`sleep 0.2; printf one > ${f}`),
+        c.exec(`cat ${f}; printf ' two' >> ${f}; echo err >&2`),
+        c.exec(`cat ${f}`),
+      ])
+      expect(results).toEqual([
+        { code: 0, stdout: '', stderr: '' },
+        { code: 0, stdout: 'one', stderr: 'err\n' },
+        { code: 0, stdout: 'one two', stderr: '' },
+      ])
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('carries the first command in the exec request unless it holds a secret', async () => {
+    const cmdline = 'tr "\\0" " " < /proc/$PPID/cmdline'
+    const c = await connect(target(sshd), base)
+    try {
+      expect((await c.exec(cmdline)).stdout).toContain('HAVN_SESSION_PID=$$')
+      expect((await c.exec(cmdline)).stdout.trim()).toBe('/bin/sh')
+    } finally {
+      await c.close()
+    }
+    const canary = `canary-${process.pid}-first`
+    secret(canary)
+    const d = await connect(target(sshd), base)
+    try {
+      const first = await d.exec(`: ${canary}; ${cmdline}`)
+      expect(first.stdout.trim()).toBe('/bin/sh')
+    } finally {
+      await d.close()
+    }
+  })
+
+  it('runs the commands queued behind one that timed out in a new shell', async () => {
+    const c = await connect(target(sshd), base)
+    try {
+      const [slow, after] = await Promise.allSettled([c.exec('sleep 5', { timeoutMs: 300 }), c.exec('echo after')])
+      expect(slow.status === 'rejected' && slow.reason).toBeInstanceOf(CommandTimeoutError)
+      expect(after.status === 'fulfilled' && after.value.stdout).toBe('after\n')
     } finally {
       await c.close()
     }
