@@ -184,6 +184,9 @@ class SshConnection implements Connection {
       // No shell to leave them to: run them now, best effort, as the connection is going away.
       for (const script of this.#atClose) await this.exec(script, { display: 'close session' }).catch(() => undefined)
     }
+    // Commands nobody waits for any more (a failed host's reads) finish first: a shell killed by
+    // the closing connection in the middle of one would not run its exit trap.
+    await shell?.drain(5000)
     if (this.#atClose.length && shell) await shell.confirmExitTrap().catch(() => undefined)
     this.#closing = true
     shell?.close()

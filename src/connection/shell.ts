@@ -38,8 +38,8 @@ interface Pending {
   code?: number
   stderrDone: boolean
   timer?: NodeJS.Timeout
-  resolve(r: RawResult): void
-  reject(e: Error): void
+  resolve: (r: RawResult) => void
+  reject: (e: Error) => void
 }
 
 const nonce = (): string => `havn-${randomBytes(12).toString('hex')}`
@@ -137,7 +137,8 @@ export class ShellSession {
   atExit(scripts: readonly string[]): void {
     if (this.#closed || scripts.length === 0) return
     const all = scripts.map((x) => `{ ${x}\n} </dev/null >/dev/null 2>&1`).join('\n')
-    this.#ch.write(`trap ${shQuote(all)} EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM\n`)
+    // A dead connection shows as SIGPIPE when the shell writes a result: exit, so the trap runs.
+    this.#ch.write(`trap ${shQuote(all)} EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM; trap 'exit 141' PIPE\n`)
     this.#trapUnconfirmed = true
   }
 
@@ -165,6 +166,19 @@ export class ShellSession {
     const end = nonce()
     this.#ch.write(frame(command, o.stdin, end))
     return this.#enqueue(end, o)
+  }
+
+  /** Resolves once every command given so far has finished (or `maxMs` passed), whatever their outcome. */
+  async drain(maxMs: number): Promise<void> {
+    const pending = this.#queue.map((p) => new Promise<void>((resolve) => {
+      const { resolve: ok, reject: no } = p
+      p.resolve = (r) => (ok(r), resolve())
+      p.reject = (e) => (no(e), resolve())
+    }))
+    if (pending.length === 0) return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.all(pending), new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs)))])
+    clearTimeout(timer)
   }
 
   /** Ends the shell after the commands already given; none is cut short. */

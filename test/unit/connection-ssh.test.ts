@@ -223,13 +223,17 @@ describe('atClose', () => {
     expect(readFileSync(marker, 'utf8')).toBe('one\n')
   })
 
-  it('runs them when the controller is killed before it could close', async () => {
-    const marker = join(dir, 'killed-marker')
+  it.each([
+    ['between commands', ''],
+    ['while a command runs', `void c.exec('sleep 0.5; echo late'); await new Promise((r) => setTimeout(r, 100))`],
+  ])('runs them when the controller is killed %s', async (when, beforeKill) => {
+    const marker = join(dir, `killed-marker-${when.replaceAll(' ', '-')}`)
     const script = [
       `import { connect } from ${JSON.stringify(new URL('../../src/connection/index.ts', import.meta.url).pathname)}`,
       `const c = await connect(${JSON.stringify(target(sshd))}, ${JSON.stringify(base)})`,
       `await c.atClose('touch ${marker}')`,
       `await c.exec('true')`,
+      beforeKill,
       `process.kill(process.pid, 'SIGKILL')`,
     ].join('\n')
     const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 })
