@@ -4,7 +4,7 @@
  */
 export const BED_HOSTS = 44
 
-/** host1..host20: fleet tests (read-mostly; see each file), host21: stopped by cli-basics, host22: spare. */
+/** host1..host20: fleet tests (read-mostly; see each file), host21: stopped by cli-basics, host22: engine-durability. */
 export const ROLE_HOSTS = {
   /** Hub first, then spokes; the last spoke is added to the mesh by a second run. */
   wireguard: ['host23', 'host24', 'host25', 'host26', 'host27'],
