@@ -94,7 +94,7 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
   }
   const base = { host: run.host.name, role: run.role, step: spec.name }
   // Planning starts at once: its reads queue on the host behind a change still in flight.
-  const planning = spec.plan({ host: run.host, fact: (fact, ...args) => run.facts.read(fact, args) })
+  const planning = (async () => spec.plan({ host: run.host, fact: (fact, ...args) => run.facts.read(fact, args) }))()
   try {
     await settled(run)
   } catch (err) {

@@ -1,6 +1,10 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
-import addFormatsModule from 'ajv-formats'
+import { createRequire } from 'node:module'
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv'
+import type addFormatsModule from 'ajv-formats'
 import type { JsonSchema } from '../engine/define.ts'
+
+// ajv is loaded on the first validation (a playbook without role vars never needs it); both packages are CJS.
+const load = createRequire(import.meta.url)
 
 /** One way a value breaks its schema, located by JSON pointer. */
 export interface SchemaProblem {
@@ -22,9 +26,11 @@ function validatorFor(schema: JsonSchema): ValidateFunction {
 }
 
 function createAjv(): Ajv {
-  const instance = new Ajv({ allErrors: true, verbose: true, strict: false, useDefaults: false, coerceTypes: false })
-  // ajv-formats is CJS: under NodeNext its callable arrives as `.default`.
-  addFormatsModule.default(instance)
+  const { Ajv: AjvClass } = load('ajv') as typeof import('ajv')
+  const addFormats = load('ajv-formats') as typeof addFormatsModule
+  const instance = new AjvClass({ allErrors: true, verbose: true, strict: false, useDefaults: false, coerceTypes: false })
+  // ajv-formats is CJS: its callable is `.default`.
+  addFormats.default(instance)
   return instance
 }
 
