@@ -34,7 +34,15 @@ if (out) {
     const cb = rest[cbIndex]
     rest[cbIndex] = (err, ch) => {
       e.open = now()
-      if (ch) ch.once('close', () => (e.end = now()))
+      if (ch) {
+        ch.once('close', () => (e.end = now()))
+        // Each write on a channel is one more command for havn's long-lived shell.
+        const write = ch.write.bind(ch)
+        ch.write = (...a) => {
+          e.writes = (e.writes ?? 0) + 1
+          return write(...a)
+        }
+      }
       return cb(err, ch)
     }
     return exec.call(this, cmd, ...rest)

@@ -10,6 +10,7 @@ interface Exec {
   start: number
   open?: number
   end?: number
+  writes?: number
 }
 interface ClientTrace {
   connectAt?: number
@@ -23,7 +24,7 @@ interface Trace {
   sshG: { start: number; end?: number }[]
 }
 
-/** A traced process's timeline, in seconds since its start (exec round trips in ms). */
+/** A traced process's timeline, in seconds since its start (spans in ms). */
 export interface Breakdown {
   readonly label: string
   readonly wallS: number
@@ -34,7 +35,8 @@ export interface Breakdown {
   readonly lastReadyS: number
   readonly handshakeMedianMs: number
   readonly execsPerHost: number
-  readonly execMedianMs: number
+  /** Exec channels plus the commands written to them (havn's shell takes one write per command). */
+  readonly commandsPerHost: number
   readonly execSpanMedianMs: number
   readonly lastExecEndS: number
   readonly exitS: number
@@ -44,7 +46,7 @@ const sec = (ms: number): number => ms / 1000
 
 /**
  * Runs `node args…` once with the trace hook and reduces its timeline: when `ssh -G`, handshakes and
- * execs happened, how many execs each host got and how long one round trip took.
+ * channels happened, and how many channels and commands each host got.
  */
 export async function traceRun(label: string, args: readonly string[]): Promise<Breakdown> {
   const dir = mkdtempSync(join(tmpdir(), 'havn-bench-trace-'))
@@ -55,7 +57,7 @@ export async function traceRun(label: string, args: readonly string[]): Promise<
     const t = JSON.parse(readFileSync(file, 'utf8')) as Trace
     const cs = t.clients.filter((c) => c.connectAt !== undefined)
     const execs = cs.flatMap((c) => c.execs)
-    const done = execs.filter((e): e is Required<Exec> => e.end !== undefined && e.open !== undefined)
+    const done = execs.filter((e): e is Exec & { end: number; open: number } => e.end !== undefined && e.open !== undefined)
     const spans = cs.flatMap((c) => {
       const first = c.execs[0]?.start
       const last = c.execs.at(-1)?.end
@@ -70,7 +72,7 @@ export async function traceRun(label: string, args: readonly string[]): Promise<
       lastReadyS: sec(Math.max(...cs.map((c) => c.readyAt ?? 0))),
       handshakeMedianMs: median(cs.flatMap((c) => (c.readyAt !== undefined && c.connectAt !== undefined ? [c.readyAt - c.connectAt] : []))),
       execsPerHost: median(cs.map((c) => c.execs.length)),
-      execMedianMs: median(done.map((e) => e.end - e.start)),
+      commandsPerHost: median(cs.map((c) => c.execs.reduce((n, e) => n + 1 + (e.writes ?? 0), 0))),
       execSpanMedianMs: median(spans),
       lastExecEndS: sec(Math.max(...done.map((e) => e.end))),
       exitS: sec(t.exitAt),
@@ -83,8 +85,8 @@ export async function traceRun(label: string, args: readonly string[]): Promise<
 /** The breakdowns as a plain-text table. */
 export function breakdownTable(rows: readonly Breakdown[]): string {
   const f = (x: number | undefined, d = 2): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d))
-  const head = ['', 'wall s', 'ssh -G (n, first..last s)', 'connect..all ready s', 'handshake ms', 'execs/host', 'exec rtt ms', 'ready..last exec ms', 'last exec s', 'exit s']
-  const lines = rows.map((r) => [r.label, f(r.wallS), r.sshGCount ? `${r.sshGCount}, ${f(r.firstSshGS)}..${f(r.lastSshGS)}` : '0', `${f(r.firstConnectS)}..${f(r.lastReadyS)}`, f(r.handshakeMedianMs, 0), f(r.execsPerHost, 0), f(r.execMedianMs, 1), f(r.execSpanMedianMs, 0), f(r.lastExecEndS), f(r.exitS)])
+  const head = ['', 'wall s', 'ssh -G (n, first..last s)', 'connect..all ready s', 'handshake ms', 'channels/host', 'commands/host', 'ready..last channel ms', 'last channel s', 'exit s']
+  const lines = rows.map((r) => [r.label, f(r.wallS), r.sshGCount ? `${r.sshGCount}, ${f(r.firstSshGS)}..${f(r.lastSshGS)}` : '0', `${f(r.firstConnectS)}..${f(r.lastReadyS)}`, f(r.handshakeMedianMs, 0), f(r.execsPerHost, 0), f(r.commandsPerHost, 0), f(r.execSpanMedianMs, 0), f(r.lastExecEndS), f(r.exitS)])
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)))
   const fmt = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[0] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')
   return ['where the time goes (one traced run each, times since process start; not part of the medians)', fmt(head), ...lines.map(fmt)].join('\n')
