@@ -53,14 +53,23 @@ function ownsPid(command: string): boolean {
   return /\$\$|\$\{\$\}|PPID/.test(command)
 }
 
+/**
+ * Text the here-document can carry as it is: a here-document always ends in a newline, so the
+ * input must too, and the shell passes every byte but NUL. Anything else goes through base64.
+ */
+function plainText(input: Buffer, delimiter: string): boolean {
+  return input.at(-1) === 0x0a && !input.includes(0) && !input.includes(`\n${delimiter}\n`) && !input.subarray(0, delimiter.length + 1).equals(Buffer.from(`${delimiter}\n`))
+}
+
 /** The shell text that runs one command and frames its result with `end`. */
-function frame(command: string, stdin: string | Buffer | undefined, end: string): string {
-  const input = stdin === undefined || stdin.length === 0 ? undefined : Buffer.from(stdin).toString('base64')
+function frame(command: string, stdin: string | Buffer | undefined, end: string): Buffer {
+  const input = stdin === undefined || stdin.length === 0 ? undefined : Buffer.from(stdin)
   const run = ownsPid(command) ? `/bin/sh -c ${shQuote(command)}` : `( eval ${shQuote(command)} )`
-  const inDelim = `${end}_IN`
-  const body = input === undefined ? `${run} </dev/null` : `base64 -d <<'${inDelim}' | ${run}`
-  const line = `${body}; printf '%s %d\\n' ${end} "$?"; printf '%s\\n' ${end} >&2\n`
-  return input === undefined ? line : `${line}${input.replace(/.{1,76}/g, '$&\n')}${inDelim}\n`
+  const delimiter = `${end}_IN`
+  const tail = `; printf '%s %d\\n' ${end} "$?"; printf '%s\\n' ${end} >&2\n`
+  if (input === undefined) return Buffer.from(`${run} </dev/null${tail}`)
+  if (plainText(input, delimiter)) return Buffer.concat([Buffer.from(`${run} <<'${delimiter}'${tail}`), input, Buffer.from(`${delimiter}\n`)])
+  return Buffer.from(`base64 -d <<'${delimiter}' | ${run}${tail}${input.toString('base64').replace(/.{1,76}/g, '$&\n')}${delimiter}\n`)
 }
 
 /** A first command may ride in the exec request only when argv may show it: no stdin, no secret. */
@@ -88,8 +97,10 @@ export class ShellSession {
   #killed = false
   /** Bytes seen before the ready marker. */
   #preamble = Buffer.alloc(0)
-  /** An exit trap was written and no command written after it has finished yet. */
+  /** An exit trap was given and no command written after it has finished yet. */
   #trapUnconfirmed = false
+  /** The exit trap, until it goes out in front of the next command. */
+  #trap = ''
   /** Written and not yet finished, in order; the head is the one running. */
   readonly #queue: Pending[] = []
 
@@ -112,7 +123,7 @@ export class ShellSession {
     const ready = nonce()
     const prelude = `HAVN_SESSION_PID=$$; export HAVN_SESSION_PID; printf '%s\\n' ${ready}\n`
     const early = first && fitsExecRequest(first.command, first.options) ? { ...first, end: nonce() } : undefined
-    const command = early ? `exec /bin/sh -c ${shQuote(`${prelude}${frame(early.command, undefined, early.end)}exec /bin/sh`)}` : 'exec /bin/sh'
+    const command = early ? `exec /bin/sh -c ${shQuote(`${prelude}${frame(early.command, undefined, early.end).toString()}exec /bin/sh`)}` : 'exec /bin/sh'
     let shell: ShellSession | undefined
     let result: Promise<RawResult> | undefined
     // Listening starts inside ssh2's callback: output of an early command may come in the same read.
@@ -138,8 +149,14 @@ export class ShellSession {
     if (this.#closed || scripts.length === 0) return
     const all = scripts.map((x) => `{ ${x}\n} </dev/null >/dev/null 2>&1`).join('\n')
     // A dead connection shows as SIGPIPE when the shell writes a result: exit, so the trap runs.
-    this.#ch.write(`trap ${shQuote(all)} EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM; trap 'exit 141' PIPE\n`)
+    // It goes out with a command given in the same turn of the event loop, else on its own.
+    this.#trap = `trap ${shQuote(all)} EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM; trap 'exit 141' PIPE\n`
     this.#trapUnconfirmed = true
+    setImmediate(() => {
+      if (!this.#trap || this.#closed) return
+      this.#ch.write(this.#trap)
+      this.#trap = ''
+    })
   }
 
   /**
@@ -164,7 +181,8 @@ export class ShellSession {
   run(command: string, o: ShellRunOptions): Promise<RawResult> {
     if (this.#closed) return Promise.reject(new ShellUnavailableError('shell session is closed', !this.#started && !this.#killed))
     const end = nonce()
-    this.#ch.write(frame(command, o.stdin, end))
+    this.#ch.write(this.#trap ? Buffer.concat([Buffer.from(this.#trap), frame(command, o.stdin, end)]) : frame(command, o.stdin, end))
+    this.#trap = ''
     return this.#enqueue(end, o)
   }
 
