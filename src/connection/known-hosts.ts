@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto'
 import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { parsedFile } from './file-cache.ts'
+import { globToRegExp } from './glob.ts'
 import { sleep } from './limiter.ts'
 
 /**
@@ -66,11 +67,6 @@ export function parseKnownHosts(text: string, file: string): KnownHostEntry[] {
   return out
 }
 
-function globToRegExp(glob: string): RegExp {
-  const src = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
-  return new RegExp(`^${src}$`, 'i')
-}
-
 function hashedMatch(pattern: string, name: string): boolean {
   const parts = pattern.split('|')
   const salt = parts[2]
@@ -89,7 +85,7 @@ export function hostMatches(patterns: string, name: string): boolean {
     const negated = p.startsWith('!')
     const glob = negated ? p.slice(1) : p
     // Most entries are literal names; a plain comparison spares a RegExp per entry per lookup.
-    const hit = /[*?]/.test(glob) ? globToRegExp(glob).test(name) : glob.toLowerCase() === name.toLowerCase()
+    const hit = /[*?]/.test(glob) ? globToRegExp(glob, 'i').test(name) : glob.toLowerCase() === name.toLowerCase()
     if (hit) {
       if (negated) return false
       positive = true

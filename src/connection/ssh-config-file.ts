@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { homedir, userInfo } from 'node:os'
 import { dirname, isAbsolute, join } from 'node:path'
+import { globToRegExp } from './glob.ts'
 
 /** One keyword line of an ssh config file that havn uses. */
 interface Line {
@@ -43,16 +44,14 @@ function tokenize(raw: string): string[] | undefined {
   return out
 }
 
-function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
-}
-
 /** OpenSSH's Host matching: case-sensitive, some positive pattern matches and no `!` pattern does. */
 function hostMatches(patterns: readonly string[], name: string): boolean {
   let positive = false
   for (const p of patterns) {
     const negated = p.startsWith('!')
-    if (globToRegExp(negated ? p.slice(1) : p).test(name)) {
+    const glob = negated ? p.slice(1) : p
+    // A config with a block per host is mostly literal names: compare them without a RegExp.
+    if (/[*?]/.test(glob) ? globToRegExp(glob).test(name) : glob === name) {
       if (negated) return false
       positive = true
     }
