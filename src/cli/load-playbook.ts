@@ -1,30 +1,23 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { InputError } from '../engine/errors.ts'
 import { isPlaybook, type Playbook } from '../engine/define.ts'
+import { importModule, type LoadedVia } from '../loader/import.ts'
 
-let tsRegistered = false
-
-/** Registers the TypeScript loader once, only when a `.ts` file must be imported. */
-export async function ensureTypeScript(file: string): Promise<void> {
-  if (tsRegistered || !/\.[mc]?ts$/.test(file)) return
-  const { register } = await import('tsx/esm/api')
-  register()
-  tsRegistered = true
-}
-
-/** Imports a playbook file and checks that its default export came from `definePlaybook`. */
-export async function loadPlaybook(path: string): Promise<{ playbook: Playbook; file: string }> {
+/**
+ * Imports a playbook file (see `importModule`) and checks that its default export came from
+ * `definePlaybook`; `via` says how it was loaded.
+ */
+export async function loadPlaybook(path: string): Promise<{ playbook: Playbook; file: string; via: LoadedVia }> {
   const file = resolve(path)
   if (!existsSync(file)) throw InputError.at({ file: path }, 'playbook file not found')
-  // Playbooks import havn itself: loading it before the TypeScript loader is registered keeps its
-  // many modules out of the loader's (slower, cross-thread) path.
+  // Playbooks import havn itself: loading it before tsx may be registered keeps its many modules out
+  // of tsx's (slower, cross-thread) path.
   await import('../index.ts')
-  await ensureTypeScript(file)
   let mod: { default?: unknown }
+  let via: LoadedVia
   try {
-    mod = (await import(pathToFileURL(file).href)) as { default?: unknown }
+    ;({ mod, via } = await importModule(file))
   } catch (err) {
     throw InputError.at({ file: path }, `cannot load playbook: ${err instanceof Error ? err.message : String(err)}`)
   }
@@ -35,5 +28,5 @@ export async function loadPlaybook(path: string): Promise<{ playbook: Playbook; 
     typeof play.hosts === 'string' && play.hosts.trim() !== '' ? [] : [{ message: `play ${i + 1} has no 'hosts' pattern`, at: { file: path } }],
   )
   if (problems.length > 0) throw new InputError(problems)
-  return { playbook: mod.default, file: path }
+  return { playbook: mod.default, file: path, via }
 }

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { extname, join, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { InputError } from '../engine/errors.ts'
+import { importModule } from '../loader/import.ts'
 import { buildInventory } from './build.ts'
 import { parseHostsYaml } from './parse-hosts-yaml.ts'
 import { specToRaw } from './parse-spec.ts'
@@ -54,7 +54,7 @@ export async function loadInventory(path: string): Promise<Inventory> {
 async function loadModule(file: string, problems: Problems): Promise<RawInventory | undefined> {
   let mod: { default?: unknown }
   try {
-    mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown }
+    ;({ mod } = await importModule(resolve(file)))
   } catch (error) {
     throw InputError.at({ file }, `cannot load: ${(error as Error).message}`)
   }

@@ -1,0 +1,75 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { bundle } from './bundle.ts'
+
+/** Bumped whenever bundles from an older havn could differ from what this one compiles. */
+const FORMAT = 1
+
+/** What a cache entry holds: the compiled module (or that there is none) and what it was built from. */
+interface Entry {
+  readonly format: number
+  readonly file: string
+  /** Content hash of each file the bundle depends on; null for a file that did not exist. */
+  readonly dependsOn: Readonly<Record<string, string | null>>
+  /** The compiled module; absent when the playbook must be loaded through tsx. */
+  readonly code?: string
+}
+
+/** A compiled module ready to import, or `undefined` code when it must be loaded through tsx. */
+export interface Compiled {
+  readonly code?: string
+  /** Whether it came from the cache without compiling. */
+  readonly cached: boolean
+}
+
+/** `$HAVN_CACHE_DIR`, else `$XDG_CACHE_HOME/havn`, else `~/.cache/havn`. */
+export function cacheDir(): string {
+  return process.env.HAVN_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'havn')
+}
+
+async function hashOf(path: string): Promise<string | null> {
+  try {
+    return createHash('sha256').update(await readFile(path)).digest('hex')
+  } catch {
+    return null
+  }
+}
+
+async function readEntry(path: string, file: string): Promise<Entry | undefined> {
+  let entry: Entry
+  try {
+    entry = JSON.parse(await readFile(path, 'utf8')) as Entry
+  } catch {
+    return undefined
+  }
+  if (entry.format !== FORMAT || entry.file !== file || typeof entry.dependsOn !== 'object') return undefined
+  const checks = await Promise.all(Object.entries(entry.dependsOn).map(async ([dep, hash]) => (await hashOf(dep)) === hash))
+  return checks.every(Boolean) ? entry : undefined
+}
+
+/**
+ * Returns `file` compiled by `bundle`, from `dir` when every file it was built from is unchanged
+ * (compared by content), else compiled now and stored there. A cache that cannot be written only
+ * costs the next run a compile.
+ */
+export async function compiled(file: string, dir = join(cacheDir(), 'modules')): Promise<Compiled> {
+  const path = join(dir, `${createHash('sha256').update(file).digest('hex').slice(0, 32)}.json`)
+  const hit = await readEntry(path, file)
+  if (hit) return { code: hit.code, cached: true }
+  const built = await bundle(file)
+  if (!built) return { cached: false }
+  const hashes = await Promise.all(built.dependsOn.map(async (dep) => [dep, await hashOf(dep)] as const))
+  const entry: Entry = { format: FORMAT, file, dependsOn: Object.fromEntries(hashes), ...(built.code !== undefined ? { code: built.code } : {}) }
+  // Written whole under a unique name, then renamed: a concurrent run sees the old entry or the new one.
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    await writeFile(tmp, JSON.stringify(entry), { mode: 0o600 })
+    await rename(tmp, path)
+  } catch {
+    await rm(tmp, { force: true })
+  }
+  return { code: built.code, cached: false }
+}
