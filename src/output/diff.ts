@@ -1,5 +1,10 @@
-import { createPatch } from 'diff'
+import { createRequire } from 'node:module'
+import type { createPatch as CreatePatch } from 'diff'
 import type { Change } from '../engine/events.ts'
+
+// Loaded on the first diff: a run that changes no text (and JSON output) never needs it.
+const load = createRequire(import.meta.url)
+let createPatch: typeof CreatePatch | undefined
 
 /** Past this, diffing two unrelated texts can take seconds; a size summary is shown instead. */
 const DIFF_TIMEOUT_MS = 500
@@ -17,6 +22,7 @@ export function unifiedDiff(change: Change): string[] {
   const before = change.before ?? ''
   const after = change.after ?? ''
   const name = change.resource.replace(/^[a-z]+:/, '')
+  createPatch ??= (load('diff') as { createPatch: typeof CreatePatch }).createPatch
   const patch = createPatch(name, before, after, 'before', 'after', { context: 3, timeout: DIFF_TIMEOUT_MS })
   if (patch === undefined) return [`content changed (${byteLength(before)} -> ${byteLength(after)} bytes)`]
   // Drop the `Index:` and `====` header lines; keep ---/+++ and the hunks.
