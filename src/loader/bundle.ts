@@ -1,17 +1,20 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { createRequire, isBuiltin } from 'node:module'
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Loader, Plugin } from 'esbuild'
 
-/** A TypeScript module (playbook, typed inventory) compiled with its local imports into one ES module that imports packages by absolute file URL. */
+/**
+ * A TypeScript module (playbook, typed inventory) compiled with its local imports into one ES module
+ * that imports packages by absolute file URL.
+ */
 export interface Bundle {
   /** The module; absent when the source uses something a bundle cannot reproduce (see `bundle`). */
   readonly code?: string
   /**
-   * Every file whose content the bundle depends on: the compiled sources, the package.json files
-   * that decide their module type and their packages' locations, tsconfig files (present or not) and
-   * esbuild's own package.json. A change to any of them must recompile.
+   * Every file whose content the bundle depends on: the compiled sources, the package.json of each
+   * imported package, tsconfig files above the sources (present or not) and esbuild's own
+   * package.json. A change to any of them must recompile.
    */
   readonly dependsOn: readonly string[]
 }
@@ -33,16 +36,11 @@ function* upwards(from: string): Generator<string> {
   }
 }
 
-async function nearestPackageJson(from: string): Promise<{ path: string; type?: unknown } | undefined> {
+/** The package.json that owns `from`: whether it changes decides where a package's files are. */
+async function nearestPackageJson(from: string): Promise<string | undefined> {
   for (const dir of upwards(from)) {
     const path = join(dir, 'package.json')
-    const text = await readFile(path, 'utf8').catch(() => undefined)
-    if (text === undefined) continue
-    try {
-      return { path, type: (JSON.parse(text) as { type?: unknown }).type }
-    } catch {
-      return { path }
-    }
+    if (await stat(path).then(() => true, () => false)) return path
   }
   return undefined
 }
@@ -65,8 +63,8 @@ function hasUnresolvedDynamicImport(code: string): boolean {
  *
  * Leaves `code` out when the result could differ from loading the files with Node and tsx: a
  * CommonJS module (`require`, `module.exports`), another use of `import.meta`, a computed
- * `import()`, any esbuild warning. Returns undefined when esbuild fails (a syntax error, a missing package): tsx then
- * reports it as Node would, and nothing about it should be remembered.
+ * `import()`, any esbuild warning. Returns undefined when esbuild fails (a syntax error, a missing
+ * package): tsx then reports it as Node would, and nothing about it should be remembered.
  */
 export async function bundle(file: string): Promise<Bundle | undefined> {
   const esbuild = await import('esbuild')
@@ -83,7 +81,7 @@ export async function bundle(file: string): Promise<Bundle | undefined> {
         if (found.errors.length > 0) return { errors: found.errors }
         if (TS_SOURCE.test(found.path)) return { path: found.path }
         const pkg = await nearestPackageJson(dirname(found.path))
-        if (pkg) dependsOn.add(pkg.path)
+        if (pkg) dependsOn.add(pkg)
         return { path: pathToFileURL(found.path).href, external: true }
       })
       build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {

@@ -134,6 +134,11 @@ describe('loadPlaybook: compiled playbooks', () => {
     expect(await load(dir, cache)).toEqual({ via: 'compiled', name: dir, hosts: 'all' })
   })
 
+  it("leaves a file's own __dirname binding alone", async () => {
+    const { dir, cache } = project({ 'site.ts': playbook('__dirname', "import { fileURLToPath } from 'node:url'\nconst __dirname = fileURLToPath(new URL('./lib/', import.meta.url))") })
+    expect(await load(dir, cache)).toEqual({ via: 'compiled', name: join(dir, 'lib/'), hosts: 'all' })
+  })
+
   it('goes through tsx for a CommonJS module', async () => {
     const { dir, cache } = project({ 'site.ts': playbook('lib.label', "import lib from './label.cts'"), 'label.cts': "module.exports = { label: 'from-cjs' }\n" })
     expect(await load(dir, cache)).toEqual({ via: 'tsx', name: 'from-cjs', hosts: 'all' })
