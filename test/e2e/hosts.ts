@@ -2,7 +2,7 @@
  * Which test bed hosts each e2e file may use, so files never disturb each other's hosts.
  * The global setup starts BED_HOSTS hosts plus one jump-only host (`hidden1`, behind host1).
  */
-export const BED_HOSTS = 44
+export const BED_HOSTS = 46
 
 /** host1..host20: fleet tests (read-mostly; see each file), host21: stopped by cli-basics, host22: engine-durability. */
 export const ROLE_HOSTS = {
@@ -17,4 +17,6 @@ export const ROLE_HOSTS = {
   restic: ['host37', 'host38'],
   /** The whole site playbook on fresh hosts: hub, db, mysql, edge, burst. */
   site: ['host39', 'host40', 'host41', 'host42', 'host43', 'host44'],
+  /** A hub and a spoke reached as the non-root `deploy` login, every step through sudo. */
+  wireguardBecome: ['host45', 'host46'],
 } as const
