@@ -3,6 +3,10 @@ import { shQuote } from '../connection/quote.ts'
 import type { Remote } from './context.ts'
 import { LIST_NOTIFICATIONS } from './handlers.ts'
 
+// Looked up once per run, not once per host: userInfo() reads the user database each time.
+let controllerIdentity: { user: string; controller: string } | undefined
+const identity = () => (controllerIdentity ??= { user: userInfo().username, controller: hostname() })
+
 /** Who holds a host's run lock; written into the lock so a second run can name it. */
 export interface LockHolder {
   readonly user: string
@@ -43,7 +47,7 @@ const WAIT_FOR_ENDING_HOLDER_S = 2
  * `release` is the shell that frees the lock if it is still ours.
  */
 export async function acquireHostLock(remote: Remote, opts: { playbook: string; breakLock: boolean }): Promise<{ pending: string[]; release: string }> {
-  const me: LockHolder = { user: userInfo().username, controller: hostname(), pid: process.pid, since: new Date().toISOString(), playbook: opts.playbook }
+  const me: LockHolder = { ...identity(), pid: process.pid, since: new Date().toISOString(), playbook: opts.playbook }
   const take = `(umask 022 && mkdir ${LOCK_DIR}) 2>/dev/null && printf '%s\\n%s\\n' ${shQuote(JSON.stringify(me))} "\${HAVN_SESSION_PID:-}" > ${LOCK_DIR}/holder`
   const script = [
     opts.breakLock ? `rm -rf ${LOCK_DIR}` : ':',
@@ -80,7 +84,7 @@ function parseHolder(line: string | undefined): LockHolder | undefined {
 
 /** A holder on this controller whose process no longer exists has crashed. */
 function isGoneHere(holder: LockHolder): boolean {
-  if (holder.controller !== hostname()) return false
+  if (holder.controller !== identity().controller) return false
   try {
     process.kill(holder.pid, 0)
     return false
