@@ -3,7 +3,8 @@ import { describe, expect, inject, it } from 'vitest'
 import { hostExec } from '../testbed/index.ts'
 import { events, havn, type CliResult } from './cli.ts'
 import { ROLE_HOSTS } from './hosts.ts'
-import { bedHosts, changeSet, failures, hostSh, writeInventory } from './support.ts'
+import { changeSet, failures, hostSh } from './support.ts'
+import { meshInventory } from './wireguard-inventory.ts'
 
 const bed = inject('testbed')
 const [HUB, SPOKE] = ROLE_HOSTS.wireguardBecome
@@ -13,22 +14,7 @@ const args = ['test/e2e/playbooks/role-wireguard-become.ts', '--ssh-config', bed
 
 /** Hub and spoke logging in as `deploy`, in the groups the playbook targets. */
 function inventory(): string {
-  const [h, s] = bedHosts(bed, [hub, spoke])
-  const yaml = [
-    'all:',
-    '  vars:',
-    `    hub: ${hub}`,
-    '  children:',
-    '    wg_mesh:',
-    '      children:',
-    '        wg_hub:',
-    '          hosts:',
-    `            ${hub}: { address: ${h!.address}, port: ${h!.port}, user: deploy, tunnelAddress: 10.20.0.1/24, natEgressInterface: eth0 }`,
-    '        wg_spokes:',
-    '          hosts:',
-    `            ${spoke}: { address: ${s!.address}, port: ${s!.port}, user: deploy, tunnelAddress: 10.20.0.2/32 }`,
-  ]
-  return writeInventory({ 'hosts.yaml': `${yaml.join('\n')}\n` })
+  return meshInventory(bed, hub, [spoke], (name) => (name === hub ? '10.20.0.1/24' : '10.20.0.2/32'), 'user: deploy')
 }
 
 describe.sequential('wireguard-hub role through become (non-root login, sudo with a password)', () => {

@@ -2,7 +2,8 @@ import { describe, expect, inject, it } from 'vitest'
 import { hostExec } from '../testbed/index.ts'
 import { events, havn, type CliResult } from './cli.ts'
 import { ROLE_HOSTS } from './hosts.ts'
-import { bedHosts, hostWrites, writeInventory, changeSet, failures, hostSh } from './support.ts'
+import { hostWrites, changeSet, failures, hostSh } from './support.ts'
+import { meshInventory } from './wireguard-inventory.ts'
 
 const bed = inject('testbed')
 const ssh = ['--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts]
@@ -21,25 +22,7 @@ function tunnelAddress(name: string): string {
 
 /** An inventory with the hub and the given spokes in the groups the playbook targets. */
 function inventory(spokes: readonly string[]): string {
-  const line = (name: string, extra: string) => {
-    const [h] = bedHosts(bed, [name])
-    return `            ${name}: { address: ${h!.address}, port: ${h!.port}, tunnelAddress: ${tunnelAddress(name)}${extra} }`
-  }
-  const yaml = [
-    'all:',
-    '  vars:',
-    `    hub: ${hub}`,
-    '  children:',
-    '    wg_mesh:',
-    '      children:',
-    '        wg_hub:',
-    '          hosts:',
-    line(hub, ', natEgressInterface: eth0'),
-    '        wg_spokes:',
-    '          hosts:',
-    ...spokes.map((s) => line(s, '')),
-  ]
-  return writeInventory({ 'hosts.yaml': `${yaml.join('\n')}\n` })
+  return meshInventory(bed, hub, spokes, tunnelAddress)
 }
 
 /** Every CLI output of this file, to prove no private key ever reached one. */
