@@ -34,27 +34,29 @@ export class HostLockedError extends Error {
 }
 
 /** The lock lives in /tmp so that any login user can take it and a reboot clears it. */
-const LOCK_DIR = '/tmp/havn.lock'
+const LOCK_FILE = '/tmp/havn.lock'
 
 /** How long a run waits for a lock whose holder's session is still ending (a run that just finished). */
 const WAIT_FOR_ENDING_HOLDER_S = 2
 
 /**
- * Takes the host's run lock (an atomic `mkdir`) and, in the same round trip, lists the handler
- * notifications an earlier run left pending. Throws HostLockedError when another run holds it.
+ * Takes the host's run lock (a file created exclusively, naming its holder) and, in the same
+ * round trip, lists the handler notifications an earlier run left pending. Throws HostLockedError when another run holds it.
  * The holder file records the session process (`$HAVN_SESSION_PID`) that releases the lock when
  * its connection ends; while that process is still ending, the lock is waited for briefly.
  * `release` is the shell that frees the lock if it is still ours.
  */
 export async function acquireHostLock(remote: Remote, opts: { playbook: string; breakLock: boolean }): Promise<{ pending: string[]; release: string }> {
   const me: LockHolder = { ...identity(), pid: process.pid, since: new Date().toISOString(), playbook: opts.playbook }
-  const take = `(umask 022 && mkdir ${LOCK_DIR}) 2>/dev/null && printf '%s\\n%s\\n' ${shQuote(JSON.stringify(me))} "\${HAVN_SESSION_PID:-}" > ${LOCK_DIR}/holder`
+  // noclobber makes the shell create the file with O_EXCL: atomic, like mkdir, without a process.
+  const take = `{ printf '%s\\n%s\\n' ${shQuote(JSON.stringify(me))} "\${HAVN_SESSION_PID:-}" > ${LOCK_FILE}; } 2>/dev/null`
   const script = [
-    opts.breakLock ? `rm -rf ${LOCK_DIR}` : ':',
+    opts.breakLock ? `rm -rf ${LOCK_FILE}` : ':',
+    'umask 022; set -C',
     `i=0; st=held`,
     `while :; do`,
     `  if ${take}; then st=acquired; break; fi`,
-    `  h=; s=; { read -r h; read -r s; } < ${LOCK_DIR}/holder 2>/dev/null`,
+    `  h=; s=; { read -r h; read -r s; } 2>/dev/null < ${LOCK_FILE}`,
     `  [ -n "$s" ] && [ -d "/proc/$s" ] && [ $i -lt ${WAIT_FOR_ENDING_HOLDER_S * 10} ] || break`,
     `  i=$((i+1)); sleep 0.1`,
     'done',
@@ -70,7 +72,7 @@ export async function acquireHostLock(remote: Remote, opts: { playbook: string; 
     throw new HostLockedError(remote.host, holder, holder !== undefined && isGoneHere(holder))
   }
   // Only our own lock is removed: someone may have broken it and taken the host meanwhile.
-  const release = `h=; read -r h < ${LOCK_DIR}/holder 2>/dev/null; [ "$h" = ${shQuote(JSON.stringify(me))} ] && rm -rf ${LOCK_DIR}; true`
+  const release = `h=; read -r h 2>/dev/null < ${LOCK_FILE}; [ "$h" = ${shQuote(JSON.stringify(me))} ] && rm -f ${LOCK_FILE}; true`
   return { pending: pendingText.split('\n').filter((l) => l.trim() !== ''), release }
 }
 

@@ -68,11 +68,30 @@ export function fileStateCommand(path: string): string {
     `if [ -d "$p" ]; then st=$(stat -c ${fmt} -- "$p") || exit 2; echo "directory $st"; exit 0; fi`,
     `if [ -e "$p" ]; then echo other; exit 0; fi`,
     `if [ -d ${parent} ]; then pd=1; else pd=0; fi`,
-    // /proc/self of `stat` belongs to the user and group that would create the file: one process instead of two `id`s.
-    `who=$(stat -c '%U %G' /proc/self 2>/dev/null) || who="$(id -un 2>/dev/null || id -u) $(id -gn 2>/dev/null || id -g)"`,
+    CREATOR_SH,
     `echo "absent $pd $who $(umask)"`,
   ].join('\n')
 }
+
+/**
+ * Sets `who` to "user group" of the shell's effective ids, the owner a file created now gets. Read
+ * with builtins from /proc/self/status and the local passwd and group files, since a process per
+ * absent path is the dearest part of a first run. Ids those files do not name (LDAP, say), or a
+ * host without /proc, are asked of NSS through `id`. (`stat /proc/self` is no shortcut: a process
+ * that changed its uid before exec, as under sudo, can see its /proc entry owned by root.)
+ */
+const CREATOR_SH = [
+  `u=; g=; un=; gn=`,
+  `if [ -r /proc/self/status ]; then while read -r k a b rest; do case $k in Uid:) u=$b;; Gid:) g=$b; break;; esac; done < /proc/self/status; fi`,
+  `if [ -n "$u" ] && [ -n "$g" ]; then`,
+  `  while IFS=: read -r n x i rest; do [ "$i" = "$u" ] && { un=$n; break; }; done 2>/dev/null < /etc/passwd`,
+  `  while IFS=: read -r n x i rest; do [ "$i" = "$g" ] && { gn=$n; break; }; done 2>/dev/null < /etc/group`,
+  `fi`,
+  // coreutils' id prints the number, and fails, when NSS has no name for it.
+  `[ -n "$un" ] || un=$(id -un 2>/dev/null) || [ -n "$un" ] || un=$(id -u)`,
+  `[ -n "$gn" ] || gn=$(id -gn 2>/dev/null) || [ -n "$gn" ] || gn=$(id -g)`,
+  `who="$un $gn"`,
+].join('\n')
 
 function fail(path: string, res: Executed, why: string): never {
   const err = res.stderr.trim()

@@ -16,7 +16,7 @@ function fakeSession(host: string, log: string[], existing = new Set<string>()):
   return {
     host,
     async exec(script) {
-      if (script.includes('havn.lock')) return { code: 0, stdout: script.includes('mkdir') ? 'acquired\n---\n' : '', stderr: '' }
+      if (script.includes('havn.lock')) return { code: 0, stdout: script.includes('st=acquired') ? 'acquired\n---\n' : '', stderr: '' }
       log.push(`${host}: ${script}`)
       const m = /^test -e '(.*)'$/.exec(script)
       if (m) return { code: existing.has(m[1]!) ? 0 : 1, stdout: '', stderr: '' }
@@ -260,7 +260,7 @@ describe('facts and become', () => {
     const session: Session = {
       host: 'a',
       async exec(script, o) {
-        if (script.includes('havn.lock')) return { code: 0, stdout: script.includes('mkdir') ? 'acquired\n---\n' : '', stderr: '' }
+        if (script.includes('havn.lock')) return { code: 0, stdout: script.includes('st=acquired') ? 'acquired\n---\n' : '', stderr: '' }
         calls.push(`${script} become=${String(o?.become ?? false)}`)
         return { code: 0, stdout: o?.become ? '0\n' : '1000\n', stderr: '' }
       },

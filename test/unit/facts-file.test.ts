@@ -81,6 +81,16 @@ describe('fileState command (run with the local /bin/sh)', () => {
     expect(await read(join(dir, 'none'))).toMatchObject({ kind: 'absent', parentIsDirectory: true })
     expect(await read(join(dir, 'none', 'deeper'))).toMatchObject({ kind: 'absent', parentIsDirectory: false })
   })
+  it('names who would create an absent file: a named user, a named user with a named group, and ids without names', async () => {
+    const as = (uid: number, gid: number) => async (p: string) =>
+      fileState.parse(await localRemote('local', ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups']).exec(fileState.command(p)), p)
+    const none = join(dir, 'nobody-would-create')
+    expect(await read(none)).toMatchObject({ kind: 'absent', creator: { owner: 'root', group: 'root' } })
+    expect(await as(65534, 65534)(none)).toMatchObject({ creator: { owner: 'nobody', group: 'nogroup' } })
+    expect(await as(65534, 0)(none)).toMatchObject({ creator: { owner: 'nobody', group: 'root' } })
+    // No passwd or group entry, so NSS is asked through `id`, which can only give the numbers.
+    expect(await as(23456, 23457)(none)).toMatchObject({ creator: { owner: '23456', group: '23457' } })
+  })
   it('fetches content up to 256 KiB exactly, and not beyond', async () => {
     writeFileSync(join(dir, 'edge'), 'x'.repeat(256 * 1024))
     writeFileSync(join(dir, 'over'), 'x'.repeat(256 * 1024 + 1))
