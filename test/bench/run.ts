@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: brings up its own test bed (slot $HAVN_TESTBED_SLOT, default 2; state folder
  * $HAVN_BENCH_STATE_DIR, default /tmp/havn-bench-bed), measures W5 with havn, the ssh2 floor and
- * (when installed) Ansible at each N, prints the tables and PASS/MISS per target, and always tears
- * the bed down. `--write-md` also replaces the results block in BENCHMARKS.md.
+ * (when installed) Ansible at each N in interleaved repetitions, prints the tables and PASS/MISS per
+ * target, and always tears the bed down. `--write-md` also replaces the results block in BENCHMARKS.md.
  *
  * Env: HAVN_BENCH_SIZES (default "10,50,100"), HAVN_BENCH_REPS (3), HAVN_BENCH_ANSIBLE_REPS (1),
  * HAVN_BENCH_SKIP_BUILD=1 to use the existing dist/.
@@ -64,7 +64,9 @@ async function reset(bed: Bed, hosts: readonly BenchHost[], n: number): Promise<
   })
 }
 
-function row(runs: { m: Measured; problems: readonly string[] }[]): Row {
+type Runs = { m: Measured; problems: readonly string[] }[]
+
+function row(runs: Runs): Row {
   return { runs: runs.map((r) => r.m), problems: runs.flatMap((r) => r.problems) }
 }
 
@@ -88,38 +90,41 @@ async function measureStartup(loadProbe: string, inventory: string, hosts: numbe
   return { helpS, loadHosts: hosts, loadWallS, loadInProcessS }
 }
 
-async function measureSize(bed: Bed, hosts: readonly BenchHost[], n: number, work: string, floorJs: string, files: BedFiles): Promise<Omit<SizeResult, 'ansible'>> {
+/**
+ * Floor, havn and (with `ansible`) Ansible at `n` hosts, in interleaved repetitions, so drift on
+ * the machine hits all three alike and the Ansible ratio compares runs made minutes apart, not one
+ * size's havn runs with Ansible runs made after every size.
+ */
+async function measureSize(bed: Bed, hosts: readonly BenchHost[], n: number, work: string, floorJs: string, files: BedFiles, ansible?: AnsibleSetup): Promise<SizeResult> {
   const { inventory, floorHosts } = await writeTargets(work, hosts, n)
-  const floor: { m: Measured; problems: string[] }[] = []
-  const havn: Record<HavnKind, { m: Measured; problems: string[] }[]> = { first: [], second: [], check: [] }
-  // Interleaved repetitions, so drift on the machine hits the floor and havn alike.
-  for (let r = 0; r < REPS; r++) {
-    const m = await measure(process.execPath, [floorJs, floorHosts, files.identityFile, files.knownHosts], { timeoutMs: 120_000 })
-    floor.push({ m, problems: m.code === 0 ? [] : [`floor exit ${String(m.code)}: ${m.stdout.slice(0, 300)} ${m.stderr.slice(-300)}`] })
-    await reset(bed, hosts, n)
-    for (const k of KINDS) {
-      const run = await runHavn(k, inventory, n, files)
-      havn[k].push({ m: run, problems: run.problems })
-      say(`N=${n} rep ${r + 1}/${REPS}: floor ${m.wallS.toFixed(2)} s, havn ${k} ${run.wallS.toFixed(2)} s${run.problems.length ? ` PROBLEM: ${run.problems[0]}` : ''}`)
+  const floor: Runs = []
+  const havn: Record<HavnKind, Runs> = { first: [], second: [], check: [] }
+  const theirs: Record<HavnKind, Runs> = { first: [], second: [], check: [] }
+  for (let r = 0; r < Math.max(REPS, ansible ? ANSIBLE_REPS : 0); r++) {
+    if (r < REPS) {
+      const m = await measure(process.execPath, [floorJs, floorHosts, files.identityFile, files.knownHosts], { timeoutMs: 120_000 })
+      floor.push({ m, problems: m.code === 0 ? [] : [`floor exit ${String(m.code)}: ${m.stdout.slice(0, 300)} ${m.stderr.slice(-300)}`] })
+      await reset(bed, hosts, n)
+      for (const k of KINDS) {
+        const run = await runHavn(k, inventory, n, files)
+        havn[k].push({ m: run, problems: run.problems })
+        say(`N=${n} rep ${r + 1}/${REPS}: floor ${m.wallS.toFixed(2)} s, havn ${k} ${run.wallS.toFixed(2)} s${run.problems.length ? ` PROBLEM: ${run.problems[0]}` : ''}`)
+      }
+    }
+    if (ansible && r < ANSIBLE_REPS) {
+      // Cold start for every "first" run; the second and check runs then reuse ControlPersist masters.
+      await closeMasters(ansible)
+      await reset(bed, hosts, n)
+      for (const k of KINDS) {
+        const run = await runAnsible(k, ansible, n)
+        theirs[k].push({ m: run, problems: run.problems })
+        say(`N=${n} ansible rep ${r + 1}/${ANSIBLE_REPS}: ${k} ${run.wallS.toFixed(2)} s${run.problems.length ? ` PROBLEM: ${run.problems[0]}` : ''}`)
+      }
+      await closeMasters(ansible)
     }
   }
-  return { n, floor: row(floor), havn: { first: row(havn.first), second: row(havn.second), check: row(havn.check) } }
-}
-
-async function measureAnsible(bed: Bed, hosts: readonly BenchHost[], n: number, setup: AnsibleSetup): Promise<Record<HavnKind, Row>> {
-  const runs: Record<HavnKind, { m: Measured; problems: string[] }[]> = { first: [], second: [], check: [] }
-  for (let r = 0; r < ANSIBLE_REPS; r++) {
-    // Cold start for every "first" run; the second and check runs then reuse ControlPersist masters.
-    await closeMasters(setup)
-    await reset(bed, hosts, n)
-    for (const k of KINDS) {
-      const run = await runAnsible(k, setup, n)
-      runs[k].push({ m: run, problems: run.problems })
-      say(`N=${n} ansible rep ${r + 1}/${ANSIBLE_REPS}: ${k} ${run.wallS.toFixed(2)} s${run.problems.length ? ` PROBLEM: ${run.problems[0]}` : ''}`)
-    }
-  }
-  await closeMasters(setup)
-  return { first: row(runs.first), second: row(runs.second), check: row(runs.check) }
+  const rows = (runs: Record<HavnKind, Runs>) => ({ first: row(runs.first), second: row(runs.second), check: row(runs.check) })
+  return { n, floor: row(floor), havn: rows(havn), ...(ansible ? { ansible: rows(theirs) } : {}) }
 }
 
 /** One traced run each of the floor and havn's three kinds at `n` hosts, for "where the time goes". */
@@ -183,6 +188,14 @@ async function main(): Promise<void> {
     const hosts: BenchHost[] = bed.hosts.map((h) => ({ name: h.name, address: h.address }))
     const files: BedFiles = { sshConfig: bed.sshConfig, knownHosts: bed.knownHosts, identityFile: bed.identityFile }
 
+    let setupFor: ((n: number) => Promise<AnsibleSetup>) | undefined
+    if (ansible) {
+      say(`installing python3 on ${maxN} hosts for Ansible`)
+      await installPython(bed, hosts)
+      const ini = await hasIniFile()
+      setupFor = (n) => writeAnsible(work, hosts, n, files, ini)
+    }
+
     const { inventory: maxInventory } = await writeTargets(work, hosts, maxN)
     say('start-up figures')
     const startup = await measureStartup(helpers.loadProbe, maxInventory, maxN)
@@ -191,7 +204,7 @@ async function main(): Promise<void> {
     await runHavn('check', maxInventory, maxN, files)
 
     const sizes: SizeResult[] = []
-    for (const n of SIZES) sizes.push(await measureSize(bed, hosts, n, work, helpers.floor, files))
+    for (const n of SIZES) sizes.push(await measureSize(bed, hosts, n, work, helpers.floor, files, await setupFor?.(n)))
 
     say(`tracing one run of each kind at N=${maxN} (not timed)`)
     // A tracing fault must not cost the timed figures above.
@@ -200,18 +213,6 @@ async function main(): Promise<void> {
       return [] as Breakdown[]
     })
 
-    let withAnsible: SizeResult[] = sizes
-    if (ansible) {
-      say(`installing python3 on ${maxN} hosts for Ansible`)
-      await installPython(bed, hosts)
-      const ini = await hasIniFile()
-      withAnsible = []
-      for (const s of sizes) {
-        const setup = await writeAnsible(work, hosts, s.n, files, ini)
-        withAnsible.push({ ...s, ansible: await measureAnsible(bed, hosts, s.n, setup) })
-      }
-    }
-
     const result: BenchResult = {
       date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
       // Other work on the machine skews every figure; the 1-minute load average shows how busy it was.
@@ -219,7 +220,7 @@ async function main(): Promise<void> {
       reps: REPS,
       ansibleReps: ANSIBLE_REPS,
       ansible: ansible ?? 'ansible not installed',
-      sizes: withAnsible,
+      sizes,
       startup,
     }
     const text = traces.length ? `${render(result)}\n${breakdownTable(traces)}\n` : render(result)
