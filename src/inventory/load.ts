@@ -3,7 +3,7 @@ import { extname, join, resolve } from 'node:path'
 import { InputError } from '../engine/errors.ts'
 import { importModule } from '../loader/import.ts'
 import { buildInventory } from './build.ts'
-import { parseHostsYaml } from './parse-hosts-yaml.ts'
+import { parsedOnce } from './parse-cache.ts'
 import { specToRaw } from './parse-spec.ts'
 import { Problems } from './problems.ts'
 import type { RawInventory, RawVarsFile } from './raw.ts'
@@ -44,11 +44,17 @@ export async function loadInventory(path: string): Promise<Inventory> {
     throw InputError.at({ file: path }, `unsupported inventory file type '${extname(path) || '(none)'}'; use .yaml or .ts`)
   }
 
-  const raw = MODULE_FILE.test(file) ? await loadModule(file, problems) : parseHostsYaml(file, await readFile(file, 'utf8'), problems)
+  const raw = MODULE_FILE.test(file) ? await loadModule(file, problems) : await parseYaml(file, problems)
   const inventory = raw && buildInventory(path, raw, files, problems)
   problems.throwIfAny()
   if (!inventory) throw InputError.at({ file }, 'inventory could not be loaded')
   return inventory
+}
+
+async function parseYaml(file: string, problems: Problems): Promise<RawInventory | undefined> {
+  const text = await readFile(file, 'utf8')
+  // The YAML parser loads only when the cache cannot answer.
+  return parsedOnce('hosts', file, text, problems, async () => (await import('./parse-hosts-yaml.ts')).parseHostsYaml(file, text, problems))
 }
 
 async function loadModule(file: string, problems: Problems): Promise<RawInventory | undefined> {

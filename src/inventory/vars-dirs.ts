@@ -1,9 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { isMap, isScalar } from 'yaml'
 import type { Problems } from './problems.ts'
 import type { RawVarsFile } from './raw.ts'
-import { kindOf, mappingVars, parseYamlFile } from './yaml-file.ts'
+import { parsedOnce } from './parse-cache.ts'
 
 const VARS_EXTENSION = /\.(ya?ml|json)$/
 
@@ -59,11 +58,7 @@ async function listDir(path: string, problems: Problems): Promise<string[] | und
 }
 
 async function readVarsFile(file: string, problems: Problems, host: string | undefined): Promise<RawVarsFile['vars']> {
-  const source = parseYamlFile(file, await readFile(file, 'utf8'), problems)
-  if (!source) return []
-  const root = source.doc.contents
-  if (root === null || (isScalar(root) && root.value === null)) return []
-  if (isMap(root)) return mappingVars(source, root, problems, host)
-  problems.add({ file, line: 1, column: 1 }, `a vars file must be a mapping of var names to values, not ${kindOf(root)}`, host)
-  return []
+  const text = await readFile(file, 'utf8')
+  // The YAML parser loads only when the cache cannot answer.
+  return (await parsedOnce('vars', file, text, problems, async () => (await import('./vars-file.ts')).parseVarsFile(file, text, problems, host))) ?? []
 }

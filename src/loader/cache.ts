@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { homedir } from 'node:os'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { bundle } from './bundle.ts'
+import { cacheDir, readJson, writeJson } from './cache-store.ts'
 
 /** Bumped whenever bundles from an older havn could differ from what this one compiles. */
 const FORMAT = 1
@@ -24,11 +24,6 @@ export interface Compiled {
   readonly cached: boolean
 }
 
-/** `$HAVN_CACHE_DIR`, else `$XDG_CACHE_HOME/havn`, else `~/.cache/havn`. */
-export function cacheDir(): string {
-  return process.env.HAVN_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'havn')
-}
-
 async function hashOf(path: string): Promise<string | null> {
   try {
     return createHash('sha256').update(await readFile(path)).digest('hex')
@@ -38,12 +33,8 @@ async function hashOf(path: string): Promise<string | null> {
 }
 
 async function readEntry(path: string, file: string): Promise<Entry | undefined> {
-  let entry: Entry
-  try {
-    entry = JSON.parse(await readFile(path, 'utf8')) as Entry
-  } catch {
-    return undefined
-  }
+  const entry = (await readJson(path)) as Entry | undefined
+  if (typeof entry !== 'object' || entry === null) return undefined
   if (entry.format !== FORMAT || entry.file !== file || typeof entry.dependsOn !== 'object') return undefined
   const checks = await Promise.all(Object.entries(entry.dependsOn).map(async ([dep, hash]) => (await hashOf(dep)) === hash))
   return checks.every(Boolean) ? entry : undefined
@@ -62,14 +53,6 @@ export async function compiled(file: string, dir = join(cacheDir(), 'modules')):
   if (!built) return { cached: false }
   const hashes = await Promise.all(built.dependsOn.map(async (dep) => [dep, await hashOf(dep)] as const))
   const entry: Entry = { format: FORMAT, file, dependsOn: Object.fromEntries(hashes), ...(built.code !== undefined ? { code: built.code } : {}) }
-  // Written whole under a unique name, then renamed: a concurrent run sees the old entry or the new one.
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 })
-    await writeFile(tmp, JSON.stringify(entry), { mode: 0o600 })
-    await rename(tmp, path)
-  } catch {
-    await rm(tmp, { force: true })
-  }
+  await writeJson(path, entry)
   return { code: built.code, cached: false }
 }
