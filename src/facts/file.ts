@@ -62,7 +62,8 @@ export function fileStateCommand(path: string): string {
     `  echo "file $st"`,
     `  set -- $st`,
     // Small files come whole (their sum is taken here); only large ones need sha256sum on the host.
-    `  if [ "$4" -le ${MAX_TEXT_BYTES} ]; then echo content; base64 < "$p" || exit 2; else sha256sum < "$p" || exit 2; fi`,
+    // An empty file (a marker, a key not yet written) needs no process at all.
+    `  if [ "$4" -le ${MAX_TEXT_BYTES} ]; then echo content; [ "$4" -eq 0 ] || base64 < "$p" || exit 2; else sha256sum < "$p" || exit 2; fi`,
     `  exit 0`,
     `fi`,
     `if [ -d "$p" ]; then st=$(stat -c ${fmt} -- "$p") || exit 2; echo "directory $st"; exit 0; fi`,

@@ -78,6 +78,8 @@ describe('fileState command (run with the local /bin/sh)', () => {
     expect(await read(join(dir, 'sub'))).toMatchObject({ kind: 'directory', mode: 0o750 })
     expect(await read(join(dir, 'dangling'))).toEqual({ kind: 'symlink', target: 'nowhere' })
     expect(await read(join(dir, 'fifo'))).toEqual({ kind: 'other' })
+    writeFileSync(join(dir, 'empty'), '', { mode: 0o600 })
+    expect(await read(join(dir, 'empty'))).toMatchObject({ kind: 'file', mode: 0o600, size: 0, content: '', sha256: createHash('sha256').digest('hex') })
     expect(await read(join(dir, 'none'))).toMatchObject({ kind: 'absent', parentIsDirectory: true })
     expect(await read(join(dir, 'none', 'deeper'))).toMatchObject({ kind: 'absent', parentIsDirectory: false })
   })
