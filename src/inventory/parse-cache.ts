@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { statSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { cacheDir, readJson, writeJson } from '../loader/cache-store.ts'
 import type { Problems } from './problems.ts'
@@ -39,7 +39,8 @@ interface Entry {
  */
 export async function parsedOnce<T>(kind: string, file: string, text: string, problems: Problems, parse: () => Promise<T | undefined>): Promise<T | undefined> {
   if (BUILD === undefined) return parse()
-  const path = join(cacheDir(), 'inventory', `${createHash('sha256').update(`${kind}\0${file}`).digest('hex').slice(0, 32)}.json`)
+  // The name as given goes into every position the result holds; the absolute one keeps two checkouts apart.
+  const path = join(cacheDir(), 'inventory', `${createHash('sha256').update(`${kind}\0${resolve(file)}\0${file}`).digest('hex').slice(0, 32)}.json`)
   const textHash = createHash('sha256').update(text).digest('hex')
   const hit = (await readJson(path)) as Entry | undefined
   if (hit?.format === FORMAT && hit.build === BUILD && hit.text === textHash) return hit.value as T
