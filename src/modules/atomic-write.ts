@@ -17,6 +17,8 @@ export interface WriteTarget {
   readonly validate?: string
   /** Copy the old file to `path.<UTC timestamp>~` (keeping its attributes) before replacing it. */
   readonly backup?: boolean
+  /** The new content is empty: the temp file stays as created and stdin is not read. */
+  readonly empty?: boolean
 }
 
 /** Shell that sets owner, group and then mode (chown clears setuid bits, so chmod must come last). */
@@ -51,7 +53,7 @@ export function atomicWriteScript(t: WriteTarget): ShellCommand {
     // dash runs no EXIT trap on a signal, so turn signals into exits.
     `trap 'rm -f -- "$t"' EXIT`,
     `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`,
-    `cat > "$t" || exit 3`,
+    ...(t.empty ? [] : [`cat > "$t" || exit 3`]),
     ...attrs('"$t"', plain ? {} : t),
   ]
   if (t.validate !== undefined) {

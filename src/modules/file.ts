@@ -156,6 +156,7 @@ export function planWrite(w: WriteSpec): WritePlan {
           group: w.group ?? (existing ? String(existing.gid ?? existing.group) : undefined),
           validate: w.validate,
           backup: w.backup,
+          empty: text === '',
         }),
         stdin: text,
       }

@@ -171,6 +171,14 @@ describe('file, directory, absent: applied for real in a temp dir', () => {
     expect(statSync(path).mode & 0o777).toBe(0o666 & ~process.umask())
   })
 
+  it('empties a file whose managed content is the empty string', async () => {
+    const path = join(dir, 'to-empty')
+    writeFileSync(path, 'old content\n', { mode: 0o640 })
+    await converge(fileStep({ path, content: '' }))
+    expect(readFileSync(path, 'utf8')).toBe('')
+    expect(statSync(path).mode & 0o777).toBe(0o640)
+  })
+
   it('updates content atomically (new inode) and keeps an unmanaged mode', async () => {
     const path = join(dir, 'f')
     writeFileSync(path, 'old\n', { mode: 0o600 })
