@@ -41,9 +41,10 @@ const WAIT_FOR_ENDING_HOLDER_S = 2
 
 /**
  * Takes the host's run lock (a file created exclusively, naming its holder) and, in the same
- * round trip, lists the handler notifications an earlier run left pending. Throws HostLockedError when another run holds it.
- * The holder file records the session process (`$HAVN_SESSION_PID`) that releases the lock when
- * its connection ends; while that process is still ending, the lock is waited for briefly.
+ * round trip, lists the handler notifications an earlier run left pending. Throws HostLockedError
+ * when another run holds it. The lock file records the session process (`$HAVN_SESSION_PID`) that
+ * releases the lock when its connection ends; while that process is still ending, the lock is
+ * waited for briefly.
  * `release` is the shell that frees the lock if it is still ours.
  */
 export async function acquireHostLock(remote: Remote, opts: { playbook: string; breakLock: boolean }): Promise<{ pending: string[]; release: string }> {
