@@ -33,7 +33,7 @@ export function bindRole(use: RoleUse, host: EngineHost, where: { playbookFile: 
     }
   }
   Object.assign(vars, use.vars)
-  wrapDeclaredSecrets(role.schema, vars)
+  for (const [key, prop] of Object.entries(schemaProperties(role.schema))) if (key in vars) vars[key] = wrapDeclaredSecrets(prop, vars[key])
   const problems = role.schema
     ? validateSchema(role.schema, revealForSchema(vars)).map((p) => {
         const key = p.pointer.split('/')[1] ?? ''
@@ -45,14 +45,28 @@ export function bindRole(use: RoleUse, host: EngineHost, where: { playbookFile: 
 }
 
 /**
- * Vars whose schema property says `secret: true` may arrive as plain strings (from YAML or group
- * vars); they are wrapped in `secret()` here, so a role never has to remember to.
+ * Vars whose schema says `secret: true` may arrive as plain strings (from YAML or group vars); they
+ * are wrapped in `secret()` here, so a role never has to remember to. The schema is followed
+ * through `properties`, `additionalProperties` and `items`, so a secret inside an object or a list
+ * is wrapped too. Objects and lists are copied where something inside them is wrapped: the
+ * inventory's own values, shared between hosts, stay as they are.
  */
-function wrapDeclaredSecrets(schema: unknown, vars: Record<string, unknown>): void {
-  for (const [key, prop] of Object.entries(schemaProperties(schema))) {
-    const value = vars[key]
-    if (typeof value === 'string' && (prop as { secret?: unknown } | undefined)?.secret === true) vars[key] = secret(value)
+function wrapDeclaredSecrets(schema: unknown, value: unknown): unknown {
+  if (typeof schema !== 'object' || schema === null) return value
+  const s = schema as { secret?: unknown; properties?: unknown; additionalProperties?: unknown; items?: unknown }
+  if (typeof value === 'string') return s.secret === true ? secret(value) : value
+  if (Array.isArray(value)) {
+    const out = value.map((v) => wrapDeclaredSecrets(s.items, v))
+    return out.some((v, i) => v !== value[i]) ? out : value
   }
+  if (typeof value !== 'object' || value === null || isSecret(value)) return value
+  const props = typeof s.properties === 'object' && s.properties !== null ? (s.properties as Record<string, unknown>) : {}
+  let out: Record<string, unknown> | undefined
+  for (const [k, v] of Object.entries(value)) {
+    const wrapped = wrapDeclaredSecrets(Object.hasOwn(props, k) ? props[k] : s.additionalProperties, v)
+    if (wrapped !== v) (out ??= { ...value })[k] = wrapped
+  }
+  return out ?? value
 }
 
 /** A secret is validated as the string it stands for; errors show types, never values. */

@@ -250,6 +250,38 @@ describe('secret vars', () => {
     expect(String(seen[0])).toBe('***')
     expect(seen[1]).toBe('visible')
   })
+
+  it('wraps `secret: true` inside objects, maps and lists, and leaves the inventory values unwrapped', async () => {
+    const { isSecret } = await import('../../src/connection/quote.ts')
+    type V = { s3: { keyId: string; key: unknown }; users: { name: string; password: unknown }[]; tokens: Record<string, unknown> }
+    const seen: V[] = []
+    const role = defineRole<V>({
+      name: 'nested',
+      schema: {
+        type: 'object',
+        properties: {
+          s3: { type: 'object', properties: { keyId: { type: 'string' }, key: { type: 'string', secret: true } } },
+          users: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, password: { type: 'string', secret: true } } } },
+          tokens: { type: 'object', additionalProperties: { type: 'string', secret: true } },
+        },
+      },
+      async run(v) { seen.push(v) },
+    })
+    const inventoryVars = { s3: { keyId: 'AKIA-visible', key: 'canary-s3-key' }, users: [{ name: 'ann', password: 'canary-pw' }], tokens: { ci: 'canary-token' } }
+    const p = definePlaybook({ name: 's', plays: [{ hosts: 'all', roles: [role()] }] })
+    await run(p, ['a', 'b'], { vars: { a: inventoryVars, b: inventoryVars } })
+    expect(seen).toHaveLength(2)
+    for (const v of seen) {
+      expect(v.s3.keyId).toBe('AKIA-visible')
+      expect(isSecret(v.s3.key)).toBe(true)
+      expect(v.users[0]?.name).toBe('ann')
+      expect(isSecret(v.users[0]?.password)).toBe(true)
+      expect(isSecret(v.tokens.ci)).toBe(true)
+      expect(JSON.stringify(v)).not.toContain('canary')
+    }
+    expect(inventoryVars.s3.key).toBe('canary-s3-key')
+    expect(inventoryVars.users[0]?.password).toBe('canary-pw')
+  })
 })
 
 describe('facts and become', () => {
