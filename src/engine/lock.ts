@@ -39,18 +39,29 @@ const LOCK_FILE = '/tmp/havn.lock'
 /** How long a run waits for a lock whose holder's session is still ending (a run that just finished). */
 const WAIT_FOR_ENDING_HOLDER_S = 2
 
-/**
- * Takes the host's run lock (a file created exclusively, naming its holder) and, in the same
- * round trip, lists the handler notifications an earlier run left pending. Throws HostLockedError
- * when another run holds it. The lock file records the session process (`$HAVN_SESSION_PID`) that
- * releases the lock when its connection ends; while that process is still ending, the lock is
- * waited for briefly.
- * `release` is the shell that frees the lock if it is still ours.
- */
-export async function acquireHostLock(remote: Remote, opts: { playbook: string; breakLock: boolean }): Promise<{ pending: string[]; release: string }> {
+/** One run's lock on one host. */
+export interface HostLock {
+  /**
+   * Shell that frees the lock if it is still this run's. Known before the lock is taken, so it can
+   * be armed first: on a host where this run never got the lock it does nothing.
+   */
+  readonly release: string
+  /**
+   * Takes the lock (a file created exclusively, naming its holder) and, in the same round trip,
+   * lists the handler notifications an earlier run left pending. Throws HostLockedError when
+   * another run holds it. The lock file records the session process (`$HAVN_SESSION_PID`) that
+   * releases the lock when its connection ends; while that process is still ending, the lock is
+   * waited for briefly.
+   */
+  take(remote: Remote): Promise<{ pending: string[] }>
+}
+
+/** This run's lock for a host; the same holder text goes into every host's lock. */
+export function hostLock(opts: { playbook: string; breakLock: boolean }): HostLock {
   const me: LockHolder = { ...identity(), pid: process.pid, since: new Date().toISOString(), playbook: opts.playbook }
+  const holder = shQuote(JSON.stringify(me))
   // noclobber makes the shell create the file with O_EXCL: atomic, like mkdir, without a process.
-  const take = `{ printf '%s\\n%s\\n' ${shQuote(JSON.stringify(me))} "\${HAVN_SESSION_PID:-}" > ${LOCK_FILE}; } 2>/dev/null`
+  const take = `{ printf '%s\\n%s\\n' ${holder} "\${HAVN_SESSION_PID:-}" > ${LOCK_FILE}; } 2>/dev/null`
   const script = [
     opts.breakLock ? `rm -rf ${LOCK_FILE}` : ':',
     'umask 022; set -C',
@@ -65,16 +76,20 @@ export async function acquireHostLock(remote: Remote, opts: { playbook: string; 
     'echo ---',
     LIST_NOTIFICATIONS,
   ].join('\n')
-  const res = await remote.exec(script, { display: 'take run lock' })
-  const [head = '', pendingText = ''] = res.stdout.split('---\n')
-  const [status, holderLine] = head.trim().split('\n')
-  if (status !== 'acquired') {
-    const holder = parseHolder(holderLine)
-    throw new HostLockedError(remote.host, holder, holder !== undefined && isGoneHere(holder))
+  return {
+    // Only our own lock is removed: someone may have broken it and taken the host meanwhile.
+    release: `h=; read -r h 2>/dev/null < ${LOCK_FILE}; [ "$h" = ${holder} ] && rm -f ${LOCK_FILE}; true`,
+    async take(remote) {
+      const res = await remote.exec(script, { display: 'take run lock' })
+      const [head = '', pendingText = ''] = res.stdout.split('---\n')
+      const [status, holderLine] = head.trim().split('\n')
+      if (status !== 'acquired') {
+        const other = parseHolder(holderLine)
+        throw new HostLockedError(remote.host, other, other !== undefined && isGoneHere(other))
+      }
+      return { pending: pendingText.split('\n').filter((l) => l.trim() !== '') }
+    },
   }
-  // Only our own lock is removed: someone may have broken it and taken the host meanwhile.
-  const release = `h=; read -r h 2>/dev/null < ${LOCK_FILE}; [ "$h" = ${shQuote(JSON.stringify(me))} ] && rm -f ${LOCK_FILE}; true`
-  return { pending: pendingText.split('\n').filter((l) => l.trim() !== ''), release }
 }
 
 function parseHolder(line: string | undefined): LockHolder | undefined {

@@ -4,7 +4,7 @@ import type { Host, Playbook, Play } from './define.ts'
 import type { Emit, ErrorInfo, HostRecap, RunEvent } from './events.ts'
 import { FactCache } from './facts.ts'
 import { clearNotification, handlerNamed } from './handlers.ts'
-import { acquireHostLock } from './lock.ts'
+import { hostLock } from './lock.ts'
 import { RecapBuilder } from './recap.ts'
 import { InterruptedError, StepFailedError } from './step.ts'
 import { bindPlay, type BoundRole, type EngineHost } from './vars.ts'
@@ -76,6 +76,7 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
   emit({ type: 'run:start', playbook: opts.playbook.name, mode: opts.check ? 'check' : 'apply', hosts: allHosts })
 
   const states = new Map<string, Promise<HostState | undefined>>()
+  const lock = hostLock({ playbook: opts.playbookFile, breakLock: opts.breakLock ?? false })
   /** Values published in finished plays (visible) and in the current one (visible after it). */
   const published = new Map<string, Map<string, unknown>>()
   let publishing = new Map<string, Map<string, unknown>>()
@@ -134,12 +135,14 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
       return undefined
     }
     try {
-      const lock = await acquireHostLock(session, { playbook: opts.playbookFile, breakLock: opts.breakLock ?? false })
       const atClose = session.atClose?.bind(session)
       // Left to the session when it can: released without a round trip, and even if this run dies.
-      if (atClose) await atClose(lock.release)
+      // Armed before the lock is taken, so no moment passes with the lock held and nothing to free it.
+      const armed = atClose?.(lock.release)
+      const { pending } = await lock.take(session)
+      await armed
       const release = atClose ? async () => undefined : async () => void (await session.exec(lock.release, { display: 'release run lock' }))
-      return { session, facts: new FactCache(session), notified: new Set(lock.pending), release, predicted: 0 }
+      return { session, facts: new FactCache(session), notified: new Set(pending), release, predicted: 0 }
     } catch (err) {
       emit({ type: 'host:start', host: host.name, play })
       emit({ type: 'step:end', host: host.name, step: 'take run lock', status: 'failed', changes: [], error: opts.classify(err) })

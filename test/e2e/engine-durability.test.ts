@@ -79,6 +79,9 @@ describe('run lock', () => {
     const failure = events(second.stdout).find((e) => e.type === 'step:end' && e.status === 'failed')!
     expect(failure.step).toBe('take run lock')
     expect(failure.error.message).toMatch(new RegExp(`locked by \\w+@\\S+ \\(pid ${first.pid}\\) running .*slow-handler.ts since \\d{4}-`))
+    // The refused run's session has ended, and its exit trap (armed before it tried) left the holder's lock alone.
+    await new Promise((r) => setTimeout(r, 300))
+    expect((await hostExec(bed, 'host14', 'head -n1 /tmp/havn.lock')).stdout).toContain(`"pid":${first.pid}`)
     expect(await first.done).toBe(0)
     // Once the first run is done, the lock is gone.
     const after = await havn(['run', 'test/e2e/playbooks/slow-handler.ts', '-i', writeInventory({ 'hosts.yaml': hostsYaml([host!]) }), ...ssh])
