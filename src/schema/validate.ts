@@ -34,11 +34,36 @@ function createAjv(): Ajv {
   return instance
 }
 
-/** Checks `value` against `schema`; returns every problem found (empty when valid). */
+/** Checks `value` against `schema`; returns every problem found (empty when valid), one per `anyOf`/`oneOf`. */
 export function validateSchema(schema: JsonSchema, value: unknown): SchemaProblem[] {
   const fn = validatorFor(schema)
   if (fn(value)) return []
-  return (fn.errors ?? []).map(describe)
+  const errors = fn.errors ?? []
+  const alternatives = errors.filter((e) => (e.keyword === 'anyOf' || e.keyword === 'oneOf') && branchesOf(e, errors).length > 0)
+  const inBranch = (e: ErrorObject) => alternatives.some((a) => e !== a && e.schemaPath.startsWith(`${a.schemaPath}/`))
+  return errors.filter((e) => !inBranch(e)).map((e) => (alternatives.includes(e) ? describeAlternatives(e, branchesOf(e, errors)) : describe(e)))
+}
+
+/** The errors of each failed branch of an `anyOf`/`oneOf`, at the value it checks. */
+function branchesOf(alt: ErrorObject, errors: readonly ErrorObject[]): ErrorObject[] {
+  return errors.filter((e) => e !== alt && e.schemaPath.startsWith(`${alt.schemaPath}/`) && e.instancePath === alt.instancePath)
+}
+
+/** One line for a value that fits none of the alternatives, naming what each would have needed. */
+function describeAlternatives(alt: ErrorObject, branches: readonly ErrorObject[]): SchemaProblem {
+  const needs = [...new Set(branches.map((b) => need(b)))]
+  return { pointer: alt.instancePath, message: `must be one of: ${needs.join(' | ')}${got(alt)}` }
+}
+
+/** What one branch needed, from the schema alone (never the value). */
+function need(e: ErrorObject): string {
+  const p = e.params as { allowedValue?: unknown; allowedValues?: unknown[]; format?: string; type?: string; pattern?: string }
+  if (e.keyword === 'const') return JSON.stringify(p.allowedValue)
+  if (e.keyword === 'enum') return (p.allowedValues ?? []).map((v) => JSON.stringify(v)).join(' | ')
+  if (e.keyword === 'format') return `format ${p.format ?? '?'}`
+  if (e.keyword === 'type') return `type ${p.type ?? '?'}`
+  if (e.keyword === 'pattern') return `a string matching ${p.pattern ?? '?'}`
+  return (e.message ?? 'another value').replace(/^must (be )?/, '')
 }
 
 function describe(e: ErrorObject): SchemaProblem {
@@ -50,7 +75,10 @@ function describe(e: ErrorObject): SchemaProblem {
     const missing = String((e.params as { missingProperty?: string }).missingProperty)
     return { pointer: `${e.instancePath}/${missing}`, message: `required var '${missing}' is missing` }
   }
-  // The type, never the value: the value may be a secret.
-  const got = e.data === undefined ? '' : ` (got ${Array.isArray(e.data) ? 'array' : e.data === null ? 'null' : typeof e.data})`
-  return { pointer: e.instancePath, message: `${e.message ?? 'is invalid'}${got}` }
+  return { pointer: e.instancePath, message: `${e.message ?? 'is invalid'}${got(e)}` }
+}
+
+/** The type, never the value: the value may be a secret. */
+function got(e: ErrorObject): string {
+  return e.data === undefined ? '' : ` (got ${Array.isArray(e.data) ? 'array' : e.data === null ? 'null' : typeof e.data})`
 }

@@ -95,6 +95,14 @@ describe('haproxy-burst schema', () => {
     }
   })
 
+  it('reports a value that fits no alternative once, naming each alternative and never the value', () => {
+    const problems = validateSchema(schema, vars({ bindAddress: 'canary-1.2.3', coreServers: [{ name: 'a', address: 'canary not an address', port: 80 }] }))
+    expect(problems).toEqual([
+      { pointer: '/bindAddress', message: 'must be one of: "*" | format ipv4 | format ipv6 (got string)' },
+      { pointer: '/coreServers/0/address', message: 'must be one of: format ipv4 | format ipv6 | format hostname (got string)' },
+    ])
+  })
+
   it('rejects unknown vars', () => {
     expect(validateSchema(schema, { ...vars(), maxFails: 3 }).map((p) => p.message)).toContain("unknown var 'maxFails'")
   })
