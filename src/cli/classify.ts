@@ -1,4 +1,4 @@
-import { AuthError, BecomeError, CommandFailedError, CommandTimeoutError, HostKeyError, UnreachableError } from '../connection/errors.ts'
+import { AuthError, BecomeError, CommandFailedError, CommandTimeoutError, exitText, HostKeyError, UnreachableError } from '../connection/errors.ts'
 import { InputError } from '../engine/errors.ts'
 import { HostLockedError } from '../engine/lock.ts'
 import { MissingResourceError } from '../engine/step.ts'
@@ -12,7 +12,7 @@ export function classifyError(err: unknown): ErrorInfo {
   if (err instanceof CommandTimeoutError) return { kind: 'timeout', message: err.message, command: err.display }
   if (err instanceof BecomeError) return { kind: 'become', message: err.message }
   if (err instanceof CommandFailedError) {
-    return { kind: 'command', message: `command failed (exit ${err.code}): ${err.display}`, command: err.display, exitCode: err.code, stderrTail: err.stderrTail }
+    return { kind: 'command', message: `command failed (${exitText(err.code)}): ${err.display}`, command: err.display, exitCode: err.code, stderrTail: err.stderrTail }
   }
   if (err instanceof InputError) return { kind: 'input', message: err.message }
   if (err instanceof HostLockedError) return { kind: 'locked', message: err.message }

@@ -1,3 +1,5 @@
+import { constants } from 'node:os'
+
 /** Any failure to reach, authenticate to, or run on a host. `host` is the inventory name. */
 export class ConnectionError extends Error {
   override name = 'ConnectionError'
@@ -100,6 +102,16 @@ export function tail(text: string, n = 20): string {
 }
 
 /**
+ * `exit N`, and for 129-192 the signal a shell reports that way (128 + signal number): commands
+ * run in the host's long-lived shell, which only sees the status. A program may also exit with
+ * such a number itself, hence the question mark.
+ */
+export function exitText(code: number): string {
+  const signal = code > 128 && code <= 192 ? Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0] : undefined
+  return signal ? `exit ${code}, killed by ${signal}?` : `exit ${code}`
+}
+
+/**
  * A command exited non-zero. Thrown by callers (the engine), not by exec.
  * Message: `host X: command failed (exit N): <display>` followed by the stderr tail.
  */
@@ -112,7 +124,7 @@ export class CommandFailedError extends Error {
 
   constructor(host: string, display: string, code: number, stderr: string) {
     const t = tail(stderr)
-    super(`host ${host}: command failed (exit ${code}): ${display}${t ? `\n${t}` : ''}`)
+    super(`host ${host}: command failed (${exitText(code)}): ${display}${t ? `\n${t}` : ''}`)
     this.host = host
     this.display = display
     this.code = code

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   AuthError,
   type ConnectOptions,
+  CommandFailedError,
   CommandTimeoutError,
   connect,
   HostKeyError,
@@ -66,6 +67,7 @@ describe('exec over a real sshd', () => {
       // The shell reports a signal death as 128 + signal, as sh's `$?` does.
       const killed = await c.exec('kill -9 $$')
       expect(killed.code).toBe(137)
+      expect(new CommandFailedError('h1', 'kill -9 $$', killed.code, '').message).toBe('host h1: command failed (exit 137, killed by SIGKILL?): kill -9 $$')
     } finally {
       await c.close()
     }
