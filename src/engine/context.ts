@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Emit } from './events.ts'
-import type { HostInfo } from './define.ts'
+import type { Host, HostInfo } from './define.ts'
 import type { FactCache } from './facts.ts'
 
 /** The result of one remote command, as the engine needs it. */
@@ -38,6 +38,8 @@ export interface HostRun {
   predicted: number
   /** Handlers notified on this host and not yet run. */
   readonly notified: Set<string>
+  /** The host as handlers get it. */
+  readonly handle: Host
   /**
    * The change of an earlier step still being made on the host (see StepPlan.detachable):
    * resolves once it is made and reported, rejects with its StepFailedError.

@@ -1,5 +1,6 @@
 import type { Host } from './define.ts'
 import { shQuote } from '../connection/quote.ts'
+import { currentHost, type HostRun, settled } from './context.ts'
 
 /** Work that runs once at the end of a play on the hosts where a step notified it. */
 export interface Handler {
@@ -44,8 +45,49 @@ export function recordNotifications(names: readonly string[]): string {
 }
 
 /** Shell that clears one notification after its handler succeeded. */
-export function clearNotification(name: string): string {
+function clearNotification(name: string): string {
   return `for d in ${BOTH_DIRS_SH}; do rm -f "$d/"${shQuote(name)}; done; true`
+}
+
+/**
+ * Runs the handlers notified so far on this host, once each, in notification order, as Ansible's
+ * `meta: flush_handlers` does; they do not run again at the end of the play unless notified again.
+ * For role or play code that needs a restart to have happened before its next step.
+ */
+export async function flushHandlers(): Promise<void> {
+  const run = currentHost()
+  await settled(run)
+  await runNotified(run)
+}
+
+/**
+ * Runs every handler notified on the host, including those a handler notifies, each taken off the
+ * list before it runs (so a handler that flushes cannot run itself again). The host's marker is
+ * cleared only after the handler succeeded, so a failed or interrupted one runs on the next run.
+ */
+export async function runNotified(run: HostRun): Promise<void> {
+  const outer = run.role
+  try {
+    for (let name = first(run.notified); name !== undefined; name = first(run.notified)) {
+      run.notified.delete(name)
+      const handler = handlerNamed(name)
+      run.role = `handler ${name}`
+      if (!handler) {
+        run.emit({ type: 'step:end', host: run.host.name, role: run.role, step: 'pending notification', status: 'skipped', changes: [], reason: `handler '${name}' is pending on this host but this playbook does not define it` })
+        continue
+      }
+      await handler.run(run.handle)
+      await settled(run)
+      if (!run.check) await run.remote.exec(clearNotification(name), { display: `clear notification ${name}` })
+    }
+  } finally {
+    run.role = outer
+  }
+}
+
+function first(set: ReadonlySet<string>): string | undefined {
+  for (const v of set) return v
+  return undefined
 }
 
 /** Shell that lists pending notifications, one name per line. */

@@ -3,7 +3,7 @@ import { settled, withHost, type HostRun, type Remote } from './context.ts'
 import type { Host, Playbook, Play } from './define.ts'
 import type { Emit, ErrorInfo, HostRecap, RunEvent } from './events.ts'
 import { FactCache } from './facts.ts'
-import { clearNotification, handlerNamed } from './handlers.ts'
+import { runNotified } from './handlers.ts'
 import { hostLock } from './lock.ts'
 import { RecapBuilder } from './recap.ts'
 import { InterruptedError, StepFailedError } from './step.ts'
@@ -172,6 +172,16 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
     const remote: Remote = { host: host.name, exec: (script, o) => state.session.exec(script, { ...o, become: o?.become ?? become }) }
     // Facts are read as the play's steps run: through sudo in a become play.
     const facts = state.facts.as(remote, become ? 'become' : 'login')
+    const handle: Host = {
+      ...host,
+      fact: (fact, ...args) => facts.read(fact, args),
+      publish(key, value) {
+        let byHost = publishing.get(key)
+        if (!byHost) publishing.set(key, (byHost = new Map()))
+        byHost.set(host.name, value)
+      },
+      published: <T,>(key: string) => Object.fromEntries(published.get(key) ?? []) as Record<string, T>,
+    }
     const run: HostRun = {
       host,
       remote,
@@ -187,16 +197,7 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
         state.predicted = n
       },
       notified: state.notified,
-    }
-    const handle: Host = {
-      ...host,
-      fact: (fact, ...args) => facts.read(fact, args),
-      publish(key, value) {
-        let byHost = publishing.get(key)
-        if (!byHost) publishing.set(key, (byHost = new Map()))
-        byHost.set(host.name, value)
-      },
-      published: <T,>(key: string) => Object.fromEntries(published.get(key) ?? []) as Record<string, T>,
+      handle,
     }
     let failed = false
     try {
@@ -208,7 +209,7 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
         run.role = undefined
         await p.play.run?.(handle)
         await settled(run)
-        await flushHandlers(run, handle)
+        await runNotified(run)
       })
     } catch (thrown) {
       // A change still in flight is made and reported first; if it failed, that is the failure.
@@ -224,24 +225,6 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
     }
     emit({ type: 'host:end', host: host.name, play: p.name, failed })
     return !failed
-  }
-
-  /** Runs each notified handler once, in notification order; a marker is cleared only after success. */
-  async function flushHandlers(run: HostRun, handle: Host): Promise<void> {
-    for (const name of [...run.notified]) {
-      const handler = handlerNamed(name)
-      run.role = `handler ${name}`
-      if (!handler) {
-        emit({ type: 'step:end', host: run.host.name, role: run.role, step: 'pending notification', status: 'skipped', changes: [], reason: `handler '${name}' is pending on this host but this playbook does not define it` })
-        run.notified.delete(name)
-        continue
-      }
-      await handler.run(handle)
-      await settled(run)
-      if (!run.check) await run.remote.exec(clearNotification(name), { display: `clear notification ${name}` })
-      run.notified.delete(name)
-    }
-    run.role = undefined
   }
 }
 

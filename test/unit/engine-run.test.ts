@@ -154,6 +154,39 @@ describe('handlers and published values', () => {
     expect(log.some((l) => l.includes('rm -f') && l.includes('test reload once'))).toBe(true)
   })
 
+  it('flushHandlers runs the handlers notified so far, in the middle of a role, and not again at the end', async () => {
+    const { defineHandler, flushHandlers } = await import('../../src/engine/handlers.ts')
+    const followUp = defineHandler('test flush follow-up', async () => {
+      await command('follow up')
+    })
+    const restart = defineHandler('test flush restart', async () => {
+      // A handler may notify another one and flush: it must not run itself again.
+      await command('restart now', { notify: [followUp] })
+      await flushHandlers()
+    })
+    const other = defineHandler('test flush later', async () => {
+      await command('later handler')
+    })
+    const p = definePlaybook({
+      name: 'flush',
+      plays: [{
+        hosts: 'all',
+        async run() {
+          await command('change config', { notify: [restart] })
+          await flushHandlers()
+          await command('create database', { notify: [other] })
+        },
+      }],
+    })
+    const { log, evs } = await run(p, ['a'])
+    const steps = log.map((l) => l.replace(/^a: /, '')).filter((l) => !l.startsWith('for d in')).map((l) => l.split('\n').at(-1))
+    expect(steps).toEqual(['change config', 'restart now', 'follow up', 'create database', 'later handler'])
+    const roles = evs.flatMap((e) => (e.type === 'step:end' ? [`${e.role ?? '-'}: ${e.step}`] : []))
+    expect(roles).toEqual(['-: change config', 'handler test flush restart: restart now', 'handler test flush follow-up: follow up', '-: create database', 'handler test flush later: later handler'])
+    // Each marker is cleared once, after its handler.
+    expect(log.filter((l) => l.includes('rm -f') && l.includes('test flush restart'))).toHaveLength(1)
+  })
+
   it('predicts a handler in check mode without running anything', async () => {
     const { defineHandler } = await import('../../src/engine/handlers.ts')
     const restart = defineHandler('test-restart-check', async () => {
