@@ -138,9 +138,7 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
       const atClose = session.atClose?.bind(session)
       // Left to the session when it can: released without a round trip, and even if this run dies.
       // Armed before the lock is taken, so no moment passes with the lock held and nothing to free it.
-      const armed = atClose?.(lock.release)
-      const { pending } = await lock.take(session)
-      await armed
+      const [, { pending }] = await Promise.all([atClose?.(lock.release), lock.take(session)])
       const release = atClose ? async () => undefined : async () => void (await session.exec(lock.release, { display: 'release run lock' }))
       return { session, facts: new FactCache(session), notified: new Set(pending), release, predicted: 0 }
     } catch (err) {
