@@ -39,9 +39,16 @@ export function validateSchema(schema: JsonSchema, value: unknown): SchemaProble
   const fn = validatorFor(schema)
   if (fn(value)) return []
   const errors = fn.errors ?? []
-  const alternatives = errors.filter((e) => (e.keyword === 'anyOf' || e.keyword === 'oneOf') && branchesOf(e, errors).length > 0)
-  const inBranch = (e: ErrorObject) => alternatives.some((a) => e !== a && e.schemaPath.startsWith(`${a.schemaPath}/`))
-  return errors.filter((e) => !inBranch(e)).map((e) => (alternatives.includes(e) ? describeAlternatives(e, branchesOf(e, errors)) : describe(e)))
+  const alternatives = new Map<ErrorObject, ErrorObject[]>()
+  for (const e of errors) {
+    const branches = e.keyword === 'anyOf' || e.keyword === 'oneOf' ? branchesOf(e, errors) : []
+    if (branches.length > 0) alternatives.set(e, branches)
+  }
+  const inBranch = (e: ErrorObject) => [...alternatives.keys()].some((a) => e !== a && e.schemaPath.startsWith(`${a.schemaPath}/`))
+  return errors.filter((e) => !inBranch(e)).map((e) => {
+    const branches = alternatives.get(e)
+    return branches ? describeAlternatives(e, branches) : describe(e)
+  })
 }
 
 /** The errors of each failed branch of an `anyOf`/`oneOf`, at the value it checks. */
