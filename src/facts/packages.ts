@@ -67,6 +67,17 @@ export const packagesState = defineFact({
   parse: (res, names: readonly string[]): PackagesState => parsePackagesState(res.stdout, names),
 })
 
+/**
+ * Packages whose installation an earlier step of this run planned but that the host does not hold
+ * yet. A host never has any (a made change is already there), so the read is a no-op that returns
+ * none; a check run's predictions fill it in, so later steps can plan on what those installs bring.
+ */
+export const pendingInstalls = defineFact({
+  name: 'packages.pendingInstalls',
+  command: () => ':',
+  parse: (): readonly string[] => [],
+})
+
 /** Parses the output of {@link packagesCommand}. */
 export function parsePackagesState(stdout: string, names: readonly string[]): PackagesState {
   const lines = stdout.split('\n')

@@ -5,7 +5,7 @@ import type { Change } from '../engine/events.ts'
 import { predict, type Prediction } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
 import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
-import { assertPackageNames, packagesState, type PackagesState, type PackageStatus } from '../facts/packages.ts'
+import { assertPackageNames, packagesState, pendingInstalls, type PackagesState, type PackageStatus } from '../facts/packages.ts'
 
 /** Arguments of {@link packages}. */
 export interface PackagesArgs {
@@ -162,7 +162,7 @@ export function packagesStep(args: PackagesArgs): StepSpec {
           ? aptScript('remove', remove, false)
           : aptScript('install', [...install, ...upgrade], updateCache)
         : dnfScript(install, upgrade, remove, updateCache && state !== 'absent')
-      const predict = predictions(names, facts, (n, s) => {
+      const predicted = predictions(names, facts, (n, s) => {
         if (remove.includes(n)) return { queried: s.queried, ...(s.candidate !== undefined ? { candidate: s.candidate } : {}) }
         if (install.includes(n) || upgrade.includes(n)) {
           const version = s.candidate ?? 'latest'
@@ -170,9 +170,14 @@ export function packagesStep(args: PackagesArgs): StepSpec {
         }
         return s
       })
+      // Debian's maintainer scripts start and enable the services a package brings; later steps plan on that.
+      if (apt && install.length > 0) {
+        const earlier = await ctx.fact(pendingInstalls)
+        predicted.push(predict(pendingInstalls, [], [...new Set([...earlier, ...install])]))
+      }
       return {
         changes,
-        predict,
+        predict: predicted,
         ...(uncertain !== undefined ? { uncertain } : {}),
         apply: (remote) => runScript(remote, script, apt),
       }

@@ -4,6 +4,7 @@ import type { Change } from '../engine/events.ts'
 import { predict } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
 import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
+import { pendingInstalls } from '../facts/packages.ts'
 import { serviceBaseName, serviceStatus, type ServiceEnabled, type ServiceStatus } from '../facts/service.ts'
 
 /** Arguments of {@link service}. */
@@ -47,6 +48,17 @@ function commandFor(init: ServiceStatus['init'], name: string, verb: Verb): { sc
   }
 }
 
+/**
+ * A service that is not there yet, on a host where installs are pending in this run, is planned as
+ * Debian's maintainer scripts leave it: started and enabled by its package (invoke-rc.d and
+ * deb-systemd-helper, on systemd and init-script hosts alike). If no pending package brings it,
+ * the run fails at this step, naming the missing service.
+ */
+async function broughtByInstall(s: ServiceStatus, pending: () => Promise<readonly string[]>): Promise<ServiceStatus> {
+  if (s.exists || (await pending()).length === 0) return s
+  return { ...s, exists: true, running: true, enabled: 'enabled', hasLinks: true }
+}
+
 function stateName(s: ServiceStatus): string {
   return !s.exists ? NOT_INSTALLED : s.running ? 'running' : 'stopped'
 }
@@ -60,7 +72,7 @@ export function serviceStep(args: ServiceArgs): StepSpec {
     notify: args.notify,
     async plan(ctx) {
       serviceBaseName(args.name)
-      const s = await ctx.fact(serviceStatus, name)
+      const s = await broughtByInstall(await ctx.fact(serviceStatus, name), () => ctx.fact(pendingInstalls))
       const resource = `service:${name}`
       const changes: Change[] = []
       const verbs: Verb[] = []

@@ -1,8 +1,25 @@
+import type { HostKind } from '../testbed/index.ts'
+
 /**
  * Which test bed hosts each e2e file may use, so files never disturb each other's hosts.
  * The global setup starts BED_HOSTS hosts plus one jump-only host (`hidden1`, behind host1).
  */
-export const BED_HOSTS = 46
+export const BED_HOSTS = 48
+
+/** Hosts that boot systemd as PID 1, by kind; every other host is `bookworm-sysv`. */
+export const SYSTEMD_HOSTS = {
+  'bookworm-systemd': ['host47'],
+  'trixie-systemd': ['host48'],
+} as const satisfies Partial<Record<HostKind, readonly string[]>>
+
+/** The kind of each of host1..hostBED_HOSTS, in order, as `up` takes them. */
+export function bedKinds(): HostKind[] {
+  const kinds: HostKind[] = Array.from({ length: BED_HOSTS }, () => 'bookworm-sysv')
+  for (const [kind, names] of Object.entries(SYSTEMD_HOSTS) as [HostKind, readonly string[]][]) {
+    for (const name of names) kinds[Number(name.slice('host'.length)) - 1] = kind
+  }
+  return kinds
+}
 
 /** host1..host20: fleet tests (read-mostly; see each file), host21: stopped by cli-basics, host22: engine-durability. */
 export const ROLE_HOSTS = {

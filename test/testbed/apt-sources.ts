@@ -46,10 +46,13 @@ export function parseOneLine(text: string): AptSource[] {
 
 /**
  * Picks the mirror that serves exactly `suite` (e.g. `bookworm`, not `bookworm-security`) over
- * http(s); returns undefined when none does.
+ * http(s); failing that, one that serves another release's main suite (a name without a dash),
+ * since a Debian archive serves every release: a bookworm machine builds trixie hosts from the
+ * archive it already uses. Undefined when there is neither.
  */
 export function pickMirror(sources: AptSource[], suite: string): string | undefined {
-  const found = sources.find((s) => s.suites.includes(suite) && /^https?:\/\//.test(s.uri))
+  const http = sources.filter((s) => /^https?:\/\//.test(s.uri))
+  const found = http.find((s) => s.suites.includes(suite)) ?? http.find((s) => s.suites.some((x) => /^[a-z]+$/.test(x)))
   return found?.uri.replace(/\/+$/, '')
 }
 

@@ -5,12 +5,16 @@ import { findMirror } from './apt-sources.ts'
 import { withLock } from './cache-lock.ts'
 import { log, timed } from './log.ts'
 import { BUILD_TOOLS, requireTools } from './preflight.ts'
-import { BASE_PACKAGES, CONFIGURE_SCRIPT, DOWNLOAD_SCRIPT, recipeKey, REPO_MOUNT, SUITE } from './base-recipe.ts'
+import { BASE_PACKAGES, CONFIGURE_SCRIPT, DOWNLOAD_SCRIPT, recipeKey, REPO_MOUNT, SYSTEMD_LAYER_SCRIPT } from './base-recipe.ts'
+import type { Suite } from './kinds.ts'
 
-/** A built, immutable base image: the overlay lower layer and the local apt repository. */
+/** One release's built, immutable image: the overlay lower layers and the local apt repository. */
 export interface BaseImage {
+  suite: Suite
   key: string
   rootfs: string
+  /** Overlay layer stacked on `rootfs` for systemd hosts: systemd, dbus, ssh.service enabled. */
+  systemdLayer: string
   repo: string
 }
 
@@ -22,41 +26,41 @@ export function cacheDir(): string {
 const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false)
 
 /**
- * Returns the cached base image for the current recipe, building it first when absent. Safe to
- * call from several processes at once: builds are serialised by a lock and published by rename.
+ * Returns the cached image of `suite` for the current recipe, building it first when absent. Safe
+ * to call from several processes at once: builds are serialised by a lock and published by rename.
  */
-export async function ensureBaseImage(): Promise<BaseImage> {
+export async function ensureBaseImage(suite: Suite): Promise<BaseImage> {
   const root = cacheDir()
-  const key = recipeKey()
-  const dir = join(root, `image-${key}`)
-  const image: BaseImage = { key, rootfs: join(dir, 'rootfs'), repo: join(dir, 'repo') }
+  const key = recipeKey(suite)
+  const dir = join(root, `image-${suite}-${key}`)
+  const image: BaseImage = { suite, key, rootfs: join(dir, 'rootfs'), systemdLayer: join(dir, 'systemd'), repo: join(dir, 'repo') }
   if (await exists(join(dir, 'complete'))) return image
   await mkdir(root, { recursive: true })
   return withLock(join(root, 'build.lock'), async () => {
     // Someone else may have finished it while we waited for the lock.
     if (await exists(join(dir, 'complete'))) return image
     await requireTools(BUILD_TOOLS)
-    const mirror = await findMirror(SUITE)
-    const work = join(root, `build-${key}`)
+    const mirror = await findMirror(suite)
+    const work = join(root, `build-${suite}-${key}`)
     await rm(work, { recursive: true, force: true })
     await mkdir(work, { recursive: true })
-    await timed(`built base image ${key}`, () => build(work, mirror, root))
+    await timed(`built ${suite} image ${key}`, () => build(suite, work, mirror, root))
     await rm(dir, { recursive: true, force: true })
     await rename(work, dir)
     return image
   })
 }
 
-async function build(work: string, mirror: string, root: string): Promise<void> {
+async function build(suite: Suite, work: string, mirror: string, root: string): Promise<void> {
   const rootfs = join(work, 'rootfs')
   const repo = join(work, 'repo')
-  const debCache = join(root, 'debootstrap-debs')
+  const debCache = join(root, `debootstrap-debs-${suite}`)
   await mkdir(debCache, { recursive: true })
   await mkdir(repo)
 
-  log(`building base: debootstrap ${SUITE} from ${mirror} (several minutes the first time)…`)
+  log(`building base: debootstrap ${suite} from ${mirror} (several minutes the first time)…`)
   await timed('debootstrap done', () =>
-    run($`debootstrap --variant=minbase --cache-dir=${debCache} --include=${BASE_PACKAGES.join(',')} ${SUITE} ${rootfs} ${mirror}`),
+    run($`debootstrap --variant=minbase --cache-dir=${debCache} --include=${BASE_PACKAGES.join(',')} ${suite} ${rootfs} ${mirror}`),
   )
 
   log('downloading the local apt repository packages…')
@@ -74,6 +78,8 @@ async function build(work: string, mirror: string, root: string): Promise<void> 
     ),
   )
   if (await exists(join(rootfs, 'usr/bin/python3'))) throw new Error('testbed: /usr/bin/python3 exists in the base image; it must not')
+  log('building the systemd layer…')
+  await timed('systemd layer built', () => buildSystemdLayer(work, rootfs, repo))
   await writeFile(join(work, 'complete'), `${new Date().toISOString()}\n`)
 }
 
@@ -99,9 +105,31 @@ async function downloadRepo(work: string, rootfs: string, repo: string): Promise
   for (const d of [upper, scratch, merged]) await rm(d, { recursive: true, force: true })
 }
 
-/** Runs `script` in a private mount namespace, so its mounts vanish when it exits. */
+/** Installs systemd from the local repository into an overlay upper layer over the configured base. */
+async function buildSystemdLayer(work: string, rootfs: string, repo: string): Promise<void> {
+  const layer = join(work, 'systemd')
+  const scratch = join(work, 'sd-work')
+  const merged = join(work, 'sd-merged')
+  for (const d of [layer, scratch, merged]) await mkdir(d)
+  await inMountNamespace(
+    [
+      'mount -t overlay overlay -o "lowerdir=$R,upperdir=$U,workdir=$W" "$M"',
+      'mount -t proc proc "$M/proc"',
+      `mount --bind -o ro "$REPO" "$M${REPO_MOUNT}"`,
+      'chroot "$M" /bin/sh -c "$SCRIPT"',
+    ].join(' && '),
+    { R: rootfs, U: layer, W: scratch, M: merged, REPO: repo, SCRIPT: SYSTEMD_LAYER_SCRIPT },
+  )
+  // The repository mount point and /proc are in the base already; what apt leaves in caches is not wanted.
+  for (const d of [scratch, merged]) await rm(d, { recursive: true, force: true })
+}
+
+/**
+ * Runs `script` in private mount and PID namespaces: its mounts vanish when it exits, and so does
+ * anything a maintainer script started in a chroot.
+ */
 async function inMountNamespace(script: string, env: Record<string, string>): Promise<void> {
-  await run($({ env: { ...process.env, ...env } })`unshare --mount --propagation private -- /bin/sh -ec ${script}`)
+  await run($({ env: { ...process.env, ...env } })`unshare --mount --pid --fork --propagation private -- /bin/sh -ec ${script}`)
 }
 
 async function run(command: Promise<unknown>): Promise<void> {

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto'
-
-/** Debian suite every test host runs. */
-export const SUITE = 'bookworm'
+import type { Suite } from './kinds.ts'
 
 /** Packages debootstrapped into the base image that every host starts from. */
 export const BASE_PACKAGES = ['openssh-server', 'sudo', 'iproute2', 'iputils-ping', 'procps', 'ca-certificates']
+
+/** Packages that make a systemd host; installed from the local repository into the systemd layer. */
+export const SYSTEMD_PACKAGES = ['systemd', 'systemd-sysv', 'dbus']
 
 /**
  * Packages offered (not installed) by each host's local apt repository, downloaded with their
@@ -12,7 +13,7 @@ export const BASE_PACKAGES = ['openssh-server', 'sudo', 'iproute2', 'iputils-pin
  */
 export const REPO_PACKAGES = [
   'wireguard-tools', 'wireguard-go', 'postgresql', 'mariadb-server', 'haproxy', 'restic',
-  'iptables', 'cron', 'openssl', 'ssl-cert', 'curl', 'python3',
+  'iptables', 'cron', 'openssl', 'ssl-cert', 'curl', 'python3', ...SYSTEMD_PACKAGES,
 ]
 
 /** Where each host sees the local apt repository (read-only bind mount). */
@@ -69,11 +70,32 @@ apt-get update -qq
 apt-get install -qq --download-only --no-install-recommends -y ${REPO_PACKAGES.join(' ')}
 `
 
-/** Bumped by hand when the build logic (not captured by the texts above) changes. */
-const BUILD_REVISION = 1
+/**
+ * Run in a chroot of an overlay whose lower layer is the configured base (repository mounted): its
+ * upper layer becomes what systemd hosts stack on the base. Part of the cache key.
+ */
+export const SYSTEMD_LAYER_SCRIPT = `set -eu
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+# Nothing may start inside the build chroot: with no systemd running, invoke-rc.d would run init scripts.
+printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d
+apt-get install -qq -y ${SYSTEMD_PACKAGES.join(' ')} >/dev/null
+printf '#!/bin/sh\\nexit 0\\n' > /usr/sbin/policy-rc.d
+apt-get clean
+# Each host gets its own id at up; an id baked into the layer would make every host the same machine.
+: > /etc/machine-id
+rm -f /var/lib/dbus/machine-id
+# The journal lives in /run: a persistent one would keep writing into the host's overlay upper layer.
+mkdir -p /etc/systemd/journald.conf.d
+printf '[Journal]\\nStorage=volatile\\n' > /etc/systemd/journald.conf.d/havn-testbed.conf
+systemctl enable ssh.service >/dev/null 2>&1
+[ -L /etc/systemd/system/multi-user.target.wants/ssh.service ] || { echo 'testbed: ssh.service is not enabled in the systemd layer' >&2; exit 1; }
+`
 
-/** Cache key: a short hash of every input that shapes the base image and the repository. */
-export function recipeKey(): string {
-  const inputs = JSON.stringify({ BUILD_REVISION, SUITE, BASE_PACKAGES, REPO_PACKAGES, REPO_MOUNT, CONFIGURE_SCRIPT, DOWNLOAD_SCRIPT })
+/** Bumped by hand when the build logic (not captured by the texts above) changes. */
+const BUILD_REVISION = 2
+
+/** Cache key of one release's image: a short hash of every input that shapes its base, layers and repository. */
+export function recipeKey(suite: Suite): string {
+  const inputs = JSON.stringify({ BUILD_REVISION, suite, BASE_PACKAGES, REPO_PACKAGES, REPO_MOUNT, CONFIGURE_SCRIPT, DOWNLOAD_SCRIPT, SYSTEMD_LAYER_SCRIPT })
   return createHash('sha256').update(inputs).digest('hex').slice(0, 16)
 }

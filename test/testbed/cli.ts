@@ -1,7 +1,11 @@
 import { currentBed, down, hostExec, stopHost, up } from './index.ts'
+import { HOST_KINDS, parseKind } from './kinds.ts'
 
 const USAGE = `usage: npm run testbed -- <command>
-  up N [--jump-only K] [--prefix P] [--state-dir DIR]   start N hosts (+K reachable only via host 1)
+  up N [--kinds K1,K2,...] [--jump-only K] [--prefix P] [--state-dir DIR]
+                                                         start N hosts (+K reachable only via host 1);
+                                                         kinds go to host1..hostN round-robin
+                                                         (${HOST_KINDS.join(', ')})
   down [--state-dir DIR]                                 tear the bed down (idempotent)
   status [--state-dir DIR]                               print the running bed as JSON
   exec HOST SCRIPT [--state-dir DIR]                     run a shell script inside a host
@@ -36,6 +40,7 @@ async function main(): Promise<number> {
       const bed = await up({
         count: integer(rest[0], 'N'),
         jumpOnly: integer(flags.get('jump-only') ?? '0', '--jump-only'),
+        ...(flags.has('kinds') ? { kinds: (flags.get('kinds') as string).split(',').map((k) => parseKind(k.trim())) } : {}),
         ...(flags.has('prefix') ? { prefix: flags.get('prefix') as string } : {}),
         ...(stateDir ? { stateDir } : {}),
       })

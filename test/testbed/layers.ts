@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { chmod, chown, lstat, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
 import { DEPLOY_UID } from './base-recipe.ts'
@@ -36,6 +37,8 @@ export async function writeLayerFile(
 /** Input for the bed-wide layer shared by every host of one bed. */
 export interface BedLayerInput {
   rootfs: string
+  /** An overlay layer between the base and this one whose /etc/shadow, if any, is the one to start from. */
+  middle?: string
   layer: string
   clientPublicKey: string
   deployPasswordHash: string
@@ -46,7 +49,8 @@ export interface BedLayerInput {
 /** Writes the bed-wide layer: /etc/shadow with deploy's password, both authorized_keys, /etc/hosts. */
 export async function writeBedLayer(input: BedLayerInput): Promise<void> {
   const { rootfs, layer } = input
-  const shadowPath = join(rootfs, 'etc/shadow')
+  const middleShadow = input.middle === undefined ? undefined : join(input.middle, 'etc/shadow')
+  const shadowPath = middleShadow !== undefined && (await lstat(middleShadow).then(() => true, () => false)) ? middleShadow : join(rootfs, 'etc/shadow')
   const shadowStat = await lstat(shadowPath)
   const lines = (await readFile(shadowPath, 'utf8')).split('\n')
   const deployLine = lines.findIndex((l) => l.startsWith('deploy:'))
@@ -64,15 +68,20 @@ export async function writeBedLayer(input: BedLayerInput): Promise<void> {
   await writeLayerFile(rootfs, layer, 'etc/hosts', `${hostsFile.join('\n')}\n`, { mode: 0o644 })
 }
 
-/** Prepares one host's upper dir: its own ed25519 host key (returned, public part) and hostname. */
+/**
+ * Prepares one host's upper dir: its own ed25519 host key (returned, public part), hostname and,
+ * for systemd hosts, machine id.
+ */
 export async function writeHostUpper(
   rootfs: string,
   upper: string,
   name: string,
   keygen: (path: string, comment: string) => Promise<string>,
+  systemd = false,
 ): Promise<string> {
   await mirrorDirs(rootfs, upper, 'etc/ssh')
   const publicKey = await keygen(join(upper, 'etc/ssh/ssh_host_ed25519_key'), `root@${name}`)
   await writeLayerFile(rootfs, upper, 'etc/hostname', `${name}\n`, { mode: 0o644 })
+  if (systemd) await writeLayerFile(rootfs, upper, 'etc/machine-id', `${randomBytes(16).toString('hex')}\n`, { mode: 0o444 })
   return publicKey
 }

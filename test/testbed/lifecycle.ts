@@ -3,7 +3,10 @@ import { join, resolve } from 'node:path'
 import { inventoryYaml, knownHosts, sshConfig, type ArtifactHost } from './artifacts.ts'
 import { cacheDir, ensureBaseImage } from './base-image.ts'
 import { withLock } from './cache-lock.ts'
-import { killRecorded, startHost } from './host-process.ts'
+import { killRecorded, startHost, SYSTEMD_CGROUP_ROOT } from './host-process.ts'
+import { assignKinds, DEFAULT_KIND, kindParts, type HostKind, type Suite } from './kinds.ts'
+import { removeCgroup, requireSystemdCgroups } from './cgroups.ts'
+import type { BaseImage } from './base-image.ts'
 import { generateKey, randomPassword, shadowHash } from './keys.ts'
 import { writeBedLayer, writeHostUpper } from './layers.ts'
 import { bedNames, DEFAULT_STATE_DIR, GATEWAY_SUFFIX, HIDDEN_SUBNET, hostAddress, OWNED_ENTRIES, PREFIX_LENGTH, statePaths, SUBNET } from './layout.ts'
@@ -26,8 +29,8 @@ function toTestbed(state: BedState): Testbed {
   const via = state.hosts.find((h) => !h.hidden)?.name ?? ''
   return {
     stateDir: state.stateDir,
-    hosts: state.hosts.filter((h) => !h.hidden).map((h) => ({ name: h.name, address: h.address, port: 22 })),
-    hiddenHosts: state.hosts.filter((h) => h.hidden).map((h) => ({ name: h.name, address: h.address, port: 22, via })),
+    hosts: state.hosts.filter((h) => !h.hidden).map((h) => ({ name: h.name, address: h.address, port: 22, kind: h.kind })),
+    hiddenHosts: state.hosts.filter((h) => h.hidden).map((h) => ({ name: h.name, address: h.address, port: 22, kind: h.kind, via })),
     inventoryDir: paths.inventoryDir,
     knownHosts: paths.knownHosts,
     sshConfig: paths.sshConfig,
@@ -62,11 +65,19 @@ export async function up(opts: UpOptions): Promise<Testbed> {
   if (leftovers.length > 0) throw new Error(`testbed: refusing to use ${stateDir}: it holds files the test bed did not make (${leftovers.slice(0, 5).join(', ')})`)
   await refuseSubnetConflicts()
 
-  const image = await ensureBaseImage()
+  const kinds = assignKinds(count, opts.kinds)
+  const allKinds = [...new Set<HostKind>([...kinds, ...(jumpOnly > 0 ? [DEFAULT_KIND] : [])])]
+  if (allKinds.some((k) => kindParts(k).init === 'systemd')) await requireSystemdCgroups()
+  const suites = [...new Set(allKinds.map((k) => kindParts(k).suite))]
+  const images: Partial<Record<Suite, BaseImage>> = {}
+  // One at a time: each build saturates the mirror link and both cores.
+  for (const suite of suites) images[suite] = await ensureBaseImage(suite)
   const names = bedNames(stateDir)
-  const record = (name: string, index: number, hidden: boolean): HostRecord => ({
+  const record = (name: string, index: number, hidden: boolean, kind: HostKind): HostRecord => ({
     name,
     address: hostAddress(hidden ? HIDDEN_SUBNET : SUBNET, index),
+    kind,
+    ...(kindParts(kind).init === 'systemd' ? { cgroup: join(SYSTEMD_CGROUP_ROOT, names.netns(name)) } : {}),
     hidden,
     netns: names.netns(name),
     veth: names.veth(hidden ? 'j' : 'h', index),
@@ -77,12 +88,12 @@ export async function up(opts: UpOptions): Promise<Testbed> {
     stateDir,
     phase: 'starting',
     createdAt: new Date().toISOString(),
-    image,
+    images,
     bridge: names.bridge,
     ...(jumpOnly > 0 ? { hiddenBridge: names.hiddenBridge, jumpVeth: names.jumpVeth, unreachableRoute: `${HIDDEN_SUBNET}.0.0/${PREFIX_LENGTH}` } : {}),
     hosts: [
-      ...Array.from({ length: count }, (_, i) => record(`${prefix}${i + 1}`, i + 1, false)),
-      ...Array.from({ length: jumpOnly }, (_, i) => record(`hidden${i + 1}`, i + 1, true)),
+      ...Array.from({ length: count }, (_, i) => record(`${prefix}${i + 1}`, i + 1, false, kinds[i] as HostKind)),
+      ...Array.from({ length: jumpOnly }, (_, i) => record(`hidden${i + 1}`, i + 1, true, DEFAULT_KIND)),
     ],
   }
   // Recorded before anything exists, so a crash at any point leaves `down` a complete list.
@@ -94,11 +105,25 @@ export async function up(opts: UpOptions): Promise<Testbed> {
     const password = randomPassword()
     const [clientKey, hash] = await Promise.all([generateKey(paths.identityFile, 'havn-testbed'), shadowHash(password)])
     await writeFile(paths.becomePasswordFile, password, { mode: 0o600 })
-    await writeBedLayer({ rootfs: image.rootfs, layer: paths.layer, clientPublicKey: clientKey, deployPasswordHash: hash, hosts: state.hosts })
+    // A bed-wide layer per kind: /etc/shadow differs between releases and once systemd is installed.
+    for (const kind of allKinds) {
+      const { suite, init } = kindParts(kind)
+      const image = images[suite] as BaseImage
+      await writeBedLayer({
+        rootfs: image.rootfs,
+        ...(init === 'systemd' ? { middle: image.systemdLayer } : {}),
+        layer: join(paths.layer, kind),
+        clientPublicKey: clientKey,
+        deployPasswordHash: hash,
+        hosts: state.hosts,
+      })
+    }
     const hostKeys = await timed('host keys generated', () =>
       mapLimit(state.hosts, 8, async (h) => {
         for (const sub of ['upper', 'work', 'merged']) await mkdir(join(h.dir, sub), { recursive: true })
-        return writeHostUpper(image.rootfs, join(h.dir, 'upper'), h.name, generateKey)
+        if (h.cgroup) await mkdir(h.cgroup)
+        const { suite, init } = kindParts(h.kind)
+        return writeHostUpper((images[suite] as BaseImage).rootfs, join(h.dir, 'upper'), h.name, generateKey, init === 'systemd')
       }),
     )
     // Checked again under a lock: two beds racing past the first check would share a subnet.
@@ -109,10 +134,13 @@ export async function up(opts: UpOptions): Promise<Testbed> {
     const jumpHost = state.hosts[0] as HostRecord
     await timed('hosts listening', () =>
       mapLimit(state.hosts, 12, async (h) => {
+        const { suite, init } = kindParts(h.kind)
+        const image = images[suite] as BaseImage
         const pids = await startHost({
           record: h,
-          rootfs: image.rootfs,
-          layer: paths.layer,
+          init,
+          lower: init === 'systemd' ? `${image.systemdLayer}:${image.rootfs}` : image.rootfs,
+          layer: join(paths.layer, h.kind),
           repo: image.repo,
           gateway: h.hidden ? `${HIDDEN_SUBNET}.${GATEWAY_SUFFIX}` : `${SUBNET}.${GATEWAY_SUFFIX}`,
           ...(h === jumpHost && jumpOnly > 0 ? { secondAddress: `${HIDDEN_SUBNET}.${GATEWAY_SUFFIX}` } : {}),
@@ -160,6 +188,7 @@ export async function down(stateDir: string = DEFAULT_STATE_DIR): Promise<void> 
       await killRecorded(h.parentPid, h.parentStartTime)
     }))
     await removeNetwork(state)
+    for (const h of state.hosts) if (h.cgroup) await removeCgroup(h.cgroup)
   }
   for (const entry of OWNED_ENTRIES) await rm(join(dir, entry), { recursive: true, force: true })
   await rmdir(dir).catch(() => undefined) // fails, as wanted, unless now empty

@@ -1,9 +1,14 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
+import type { BaseImage } from './base-image.ts'
+import type { HostKind, Suite } from './kinds.ts'
 
 /** Everything `down` needs about one host, as recorded in state.json. */
 export interface HostRecord {
   name: string
   address: string
+  kind: HostKind
+  /** systemd hosts: the host's own folder in the `name=systemd` cgroup hierarchy, removed by `down`. */
+  cgroup?: string
   /** True for jump-only hosts on the hidden bridge. */
   hidden: boolean
   netns: string
@@ -11,7 +16,7 @@ export interface HostRecord {
   veth: string
   /** Per-host folder (upper, work, merged, console.log). */
   dir: string
-  /** Root-namespace PID of the host's PID 1 (sshd); absent before start or after stop. */
+  /** Root-namespace PID of the host's PID 1 (sshd or systemd); absent before start or after stop. */
   pid?: number
   /** /proc/<pid>/stat start time, so a recycled PID is never killed. */
   startTime?: string
@@ -26,7 +31,8 @@ export interface BedState {
   stateDir: string
   phase: 'starting' | 'up'
   createdAt: string
-  image: { key: string; rootfs: string; repo: string }
+  /** The image of each release the bed's hosts run. */
+  images: Partial<Record<Suite, BaseImage>>
   bridge: string
   hiddenBridge?: string
   jumpVeth?: string

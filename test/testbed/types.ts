@@ -1,8 +1,12 @@
+import type { HostKind } from './kinds.ts'
+
 /** A host the controller reaches directly over the bed's bridge. */
 export interface TestbedHost {
   name: string
   address: string
   port: 22
+  /** Release and init system, e.g. `bookworm-sysv`, `trixie-systemd`. */
+  kind: HostKind
 }
 
 /** A jump-only host: reachable only through `via` (host 1), via ProxyJump in ssh_config. */
@@ -40,4 +44,6 @@ export interface UpOptions {
   prefix?: string
   /** Number of extra hosts (`hidden1..K`) reachable only through host 1. */
   jumpOnly?: number
+  /** Kinds assigned to host1..hostN round-robin (default: all `bookworm-sysv`); hidden hosts take the default. */
+  kinds?: readonly HostKind[]
 }

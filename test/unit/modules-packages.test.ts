@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { CommandFailedError } from '../../src/connection/errors.ts'
 import type { Executed, Remote, RemoteExecOptions } from '../../src/engine/context.ts'
 import { factKey } from '../../src/engine/facts.ts'
-import { packagesState, parsePackagesState, type PackagesState } from '../../src/facts/packages.ts'
+import { packagesState, parsePackagesState, type PackagesState, pendingInstalls } from '../../src/facts/packages.ts'
 import { packagesStep, retryOnAptLock } from '../../src/modules/packages.ts'
 import { planWith, recorded } from '../support/plan-with.ts'
 
@@ -27,7 +27,7 @@ function scripted(results: Executed[]): Remote & { calls: { script: string; opts
   }
 }
 
-const facts = (names: string[], latest: boolean, v: PackagesState) => recorded(packagesState, [names, latest], v)
+const facts = (names: string[], latest: boolean, v: PackagesState, pending: string[] = []) => ({ ...recorded(packagesState, [names, latest], v), ...recorded(pendingInstalls, [], pending) })
 
 describe('packages on apt', () => {
   it('changes nothing when every package is installed (one fact read, no apply)', async () => {
@@ -63,6 +63,9 @@ describe('packages on apt', () => {
       },
     })
     expect(byKey.get(factKey(packagesState, [['cron'], true]))).toEqual({ manager: 'apt', packages: { cron: { installed: '3.0pl1-162', candidate: '3.0pl1-162', queried: true } } })
+    // Installs planned by earlier steps of the run stay pending next to these.
+    const later = await planWith(packagesStep({ names: ['haproxy', 'cron'] }), facts(['haproxy', 'cron'], false, fresh, ['restic']))
+    expect(new Map(later.predict?.map((p) => [p.key, p.value])).get(factKey(pendingInstalls, []))).toEqual(['restic', 'haproxy', 'cron'])
     // A later identical step in a check run reads the prediction and plans nothing.
     const again = await planWith(packagesStep({ names: ['haproxy', 'cron'] }), Object.fromEntries(byKey))
     expect(again.changes).toEqual([])

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CommandFailedError } from '../../src/connection/errors.ts'
 import type { Remote } from '../../src/engine/context.ts'
 import { factKey } from '../../src/engine/facts.ts'
+import { pendingInstalls } from '../../src/facts/packages.ts'
 import { parseServiceStatus, serviceStatus } from '../../src/facts/service.ts'
 import { serviceStep, type ServiceArgs } from '../../src/modules/service.ts'
 import { installFakeCommands, remoteWithFakes } from '../support/local-remote.ts'
@@ -21,7 +22,8 @@ const disabledStopped = parseServiceStatus('init=sysv\nexists=yes\nstatus=3\nlin
 const sdStopped = parseServiceStatus('init=systemd\nLoadState=loaded\nActiveState=inactive\nUnitFileState=disabled\nIsEnabled=disabled\n')
 const sdStatic = parseServiceStatus('init=systemd\nLoadState=loaded\nActiveState=active\nUnitFileState=static\nIsEnabled=static\n')
 
-const plan = (args: ServiceArgs, value: typeof running) => planWith(serviceStep(args), recorded(serviceStatus, [args.name.replace(/\.service$/, '')], value))
+const plan = (args: ServiceArgs, value: typeof running, pending: string[] = []) =>
+  planWith(serviceStep(args), { ...recorded(serviceStatus, [args.name.replace(/\.service$/, '')], value), ...recorded(pendingInstalls, [], pending) })
 
 describe('service planning', () => {
   it('changes nothing for a running, enabled service asked to be started and enabled', async () => {
@@ -71,6 +73,14 @@ describe('service planning', () => {
       { resource: 'service:haproxy', action: 'update', field: 'state', before: '(not installed)', after: 'running' },
     ])
     expect((await plan({ name: 'haproxy' }, notInstalled)).changes).toEqual([])
+  })
+
+  it('plans a service an install pending in this run brings as Debian leaves it: started and enabled', async () => {
+    const p = await plan({ name: 'haproxy', state: 'started', enabled: true }, notInstalled, ['haproxy'])
+    expect(p.missing).toBeUndefined()
+    expect(p.changes).toEqual([])
+    const stop = await plan({ name: 'haproxy', state: 'stopped', enabled: false }, notInstalled, ['haproxy'])
+    expect(stop.changes.map((c) => `${c.field} ${c.before} -> ${c.after}`)).toEqual(['enabled true -> false', 'state running -> stopped'])
   })
 
   it('uses systemctl on systemd hosts and leaves static units alone', async () => {

@@ -49,7 +49,16 @@ describe('pickMirror', () => {
       { uri: 'https://main.example/debian/', suites: ['bookworm'] },
     ]
     expect(pickMirror(sources, 'bookworm')).toBe('https://main.example/debian')
-    expect(pickMirror(sources, 'trixie')).toBeUndefined()
+    expect(pickMirror(sources.slice(0, 2), 'bookworm')).toBeUndefined()
+  })
+  it('builds another release from an archive serving a main suite, preferring an exact match', () => {
+    const sources = [
+      { uri: 'http://sec.example/debian-security', suites: ['bookworm-security'] },
+      { uri: 'http://main.example/debian', suites: ['bookworm', 'bookworm-updates'] },
+      { uri: 'http://trixie.example/debian', suites: ['trixie'] },
+    ]
+    expect(pickMirror(sources.slice(0, 2), 'trixie')).toBe('http://main.example/debian')
+    expect(pickMirror(sources, 'trixie')).toBe('http://trixie.example/debian')
   })
 })
 
@@ -67,7 +76,7 @@ describe('findMirror', () => {
   })
   it('falls back to sources.list and names the files it read when nothing matches', async () => {
     dir = await mkdtemp(join(tmpdir(), 'havn-apt-'))
-    await writeFile(join(dir, 'sources.list'), 'deb http://old.example/debian bullseye main\n')
+    await writeFile(join(dir, 'sources.list'), 'deb http://old.example/debian bullseye-security main\n')
     await expect(findMirror('bookworm', dir)).rejects.toThrow(/no apt source serves suite 'bookworm'.*sources\.list/)
     await writeFile(join(dir, 'sources.list'), 'deb http://old.example/debian bookworm main\n')
     expect(await findMirror('bookworm', dir)).toBe('http://old.example/debian')

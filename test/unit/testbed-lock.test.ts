@@ -30,14 +30,15 @@ describe('withLock', () => {
 
 describe('recipeKey', () => {
   it('changes when the repository package list changes', () => {
-    const before = recipeKey()
+    const before = recipeKey('bookworm')
     REPO_PACKAGES.push('nginx')
     try {
-      expect(recipeKey()).not.toBe(before)
+      expect(recipeKey('bookworm')).not.toBe(before)
     } finally {
       REPO_PACKAGES.pop()
     }
-    expect(recipeKey()).toBe(before)
+    expect(recipeKey('bookworm')).toBe(before)
+    expect(recipeKey('trixie')).not.toBe(before)
   })
 })
 
