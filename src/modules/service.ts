@@ -50,12 +50,14 @@ function commandFor(init: ServiceStatus['init'], name: string, verb: Verb): { sc
 
 /**
  * A service that is not there yet, on a host where installs are pending in this run, is planned as
- * Debian's maintainer scripts leave it: started and enabled by its package (invoke-rc.d and
- * deb-systemd-helper, on systemd and init-script hosts alike). If no pending package brings it,
- * the run fails at this step, naming the missing service.
+ * Debian's maintainer scripts leave it: a unit the package ships is started and enabled
+ * (invoke-rc.d and deb-systemd-helper, on systemd and init-script hosts alike); an instance of a
+ * template (`wg-quick@wg0`) is neither, since packages enable no instances. If no pending package
+ * brings it, the run fails at this step, naming the missing service.
  */
-async function broughtByInstall(s: ServiceStatus, pending: () => Promise<readonly string[]>): Promise<ServiceStatus> {
+async function broughtByInstall(name: string, s: ServiceStatus, pending: () => Promise<readonly string[]>): Promise<ServiceStatus> {
   if (s.exists || (await pending()).length === 0) return s
+  if (name.includes('@')) return { ...s, exists: true, running: false, enabled: 'disabled' }
   return { ...s, exists: true, running: true, enabled: 'enabled', hasLinks: true }
 }
 
@@ -72,7 +74,7 @@ export function serviceStep(args: ServiceArgs): StepSpec {
     notify: args.notify,
     async plan(ctx) {
       serviceBaseName(args.name)
-      const s = await broughtByInstall(await ctx.fact(serviceStatus, name), () => ctx.fact(pendingInstalls))
+      const s = await broughtByInstall(name, await ctx.fact(serviceStatus, name), () => ctx.fact(pendingInstalls))
       const resource = `service:${name}`
       const changes: Change[] = []
       const verbs: Verb[] = []

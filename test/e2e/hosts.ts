@@ -8,8 +8,9 @@ export const BED_HOSTS = 48
 
 /** Hosts that boot systemd as PID 1, by kind; every other host is `bookworm-sysv`. */
 export const SYSTEMD_HOSTS = {
-  'bookworm-systemd': ['host47'],
-  'trixie-systemd': ['host48'],
+  /** host47/48: the service module; host40-43: the site's pg1, db1, edge1 and app1 (a mixed estate). */
+  'bookworm-systemd': ['host47', 'host40', 'host43'],
+  'trixie-systemd': ['host48', 'host41', 'host42'],
 } as const satisfies Partial<Record<HostKind, readonly string[]>>
 
 /** The kind of each of host1..hostBED_HOSTS, in order, as `up` takes them. */
@@ -32,7 +33,7 @@ export const ROLE_HOSTS = {
   haproxy: ['host33', 'host34', 'host35', 'host36'],
   /** A client to back up and a host that offers an sftp repository. */
   restic: ['host37', 'host38'],
-  /** The whole site playbook on fresh hosts: hub, db, mysql, edge, burst. */
+  /** The whole site playbook on fresh hosts of mixed kinds (see SYSTEMD_HOSTS): hub, db, mysql, edge, app, burst. */
   site: ['host39', 'host40', 'host41', 'host42', 'host43', 'host44'],
   /** A hub and a spoke reached as the non-root `deploy` login, every step through sudo. */
   wireguardBecome: ['host45', 'host46'],

@@ -87,6 +87,9 @@ rm -f /var/lib/dbus/machine-id
 # The journal lives in /run: a persistent one would keep writing into the host's overlay upper layer.
 mkdir -p /etc/systemd/journald.conf.d
 printf '[Journal]\\nStorage=volatile\\n' > /etc/systemd/journald.conf.d/havn-testbed.conf
+# A namespace cannot remount the root, load kernel modules or flush a journal kept in /run; these units
+# would only fail (on a package install's daemon-reload as much as at boot).
+systemctl mask systemd-remount-fs.service systemd-modules-load.service systemd-journal-flush.service >/dev/null 2>&1
 systemctl enable ssh.service >/dev/null 2>&1
 [ -L /etc/systemd/system/multi-user.target.wants/ssh.service ] || { echo 'testbed: ssh.service is not enabled in the systemd layer' >&2; exit 1; }
 `

@@ -81,6 +81,9 @@ describe('service planning', () => {
     expect(p.changes).toEqual([])
     const stop = await plan({ name: 'haproxy', state: 'stopped', enabled: false }, notInstalled, ['haproxy'])
     expect(stop.changes.map((c) => `${c.field} ${c.before} -> ${c.after}`)).toEqual(['enabled true -> false', 'state running -> stopped'])
+    // Packages enable no template instances: wireguard-tools ships wg-quick@.service, not wg-quick@wg0.
+    const instance = await plan({ name: 'wg-quick@wg0', enabled: true }, notInstalled, ['wireguard-tools'])
+    expect(instance.changes.map((c) => `${c.field} ${c.before} -> ${c.after}`)).toEqual(['enabled false -> true'])
   })
 
   it('uses systemctl on systemd hosts and leaves static units alone', async () => {
