@@ -83,45 +83,41 @@ async function build(suite: Suite, work: string, mirror: string, root: string): 
   await writeFile(join(work, 'complete'), `${new Date().toISOString()}\n`)
 }
 
-async function downloadRepo(work: string, rootfs: string, repo: string): Promise<void> {
-  // A throwaway overlay keeps the mirror's lists and the resolver out of the base.
-  const upper = join(work, 'dl-upper')
-  const scratch = join(work, 'dl-work')
-  const merged = join(work, 'dl-merged')
-  for (const d of [upper, scratch, merged]) await mkdir(d)
+/**
+ * Runs `script` in a chroot of a throwaway overlay on `lower`, after the `setup` shell lines (which
+ * see the merged root as `$M`); what the script changes lands in `upper`. The overlay's scratch
+ * folders are removed afterwards.
+ */
+async function inOverlayChroot(work: string, name: string, lower: string, upper: string, setup: string[], script: string, env: Record<string, string> = {}): Promise<void> {
+  const scratch = join(work, `${name}-work`)
+  const merged = join(work, `${name}-merged`)
+  for (const d of [upper, scratch, merged]) await mkdir(d, { recursive: true })
   await inMountNamespace(
     [
       'mount -t overlay overlay -o "lowerdir=$R,upperdir=$U,workdir=$W" "$M"',
       'mount -t proc proc "$M/proc"',
-      'rm -f "$M/etc/resolv.conf" && cp /etc/resolv.conf "$M/etc/resolv.conf"',
+      ...setup,
       'chroot "$M" /bin/sh -c "$SCRIPT"',
     ].join(' && '),
-    { R: rootfs, U: upper, W: scratch, M: merged, SCRIPT: DOWNLOAD_SCRIPT },
+    { ...env, R: lower, U: upper, W: scratch, M: merged, SCRIPT: script },
   )
+  for (const d of [scratch, merged]) await rm(d, { recursive: true, force: true })
+}
+
+async function downloadRepo(work: string, rootfs: string, repo: string): Promise<void> {
+  // A throwaway overlay keeps the mirror's lists and the resolver out of the base.
+  const upper = join(work, 'dl-upper')
+  await inOverlayChroot(work, 'dl', rootfs, upper, ['rm -f "$M/etc/resolv.conf" && cp /etc/resolv.conf "$M/etc/resolv.conf"'], DOWNLOAD_SCRIPT)
   const archives = join(upper, 'var/cache/apt/archives')
   for (const name of await readdir(archives)) {
     if (name.endsWith('.deb')) await copyFile(join(archives, name), join(repo, name))
   }
-  for (const d of [upper, scratch, merged]) await rm(d, { recursive: true, force: true })
+  await rm(upper, { recursive: true, force: true })
 }
 
 /** Installs systemd from the local repository into an overlay upper layer over the configured base. */
 async function buildSystemdLayer(work: string, rootfs: string, repo: string): Promise<void> {
-  const layer = join(work, 'systemd')
-  const scratch = join(work, 'sd-work')
-  const merged = join(work, 'sd-merged')
-  for (const d of [layer, scratch, merged]) await mkdir(d)
-  await inMountNamespace(
-    [
-      'mount -t overlay overlay -o "lowerdir=$R,upperdir=$U,workdir=$W" "$M"',
-      'mount -t proc proc "$M/proc"',
-      `mount --bind -o ro "$REPO" "$M${REPO_MOUNT}"`,
-      'chroot "$M" /bin/sh -c "$SCRIPT"',
-    ].join(' && '),
-    { R: rootfs, U: layer, W: scratch, M: merged, REPO: repo, SCRIPT: SYSTEMD_LAYER_SCRIPT },
-  )
-  // The repository mount point and /proc are in the base already; what apt leaves in caches is not wanted.
-  for (const d of [scratch, merged]) await rm(d, { recursive: true, force: true })
+  await inOverlayChroot(work, 'sd', rootfs, join(work, 'systemd'), [`mount --bind -o ro "$REPO" "$M${REPO_MOUNT}"`], SYSTEMD_LAYER_SCRIPT, { REPO: repo })
 }
 
 /**
