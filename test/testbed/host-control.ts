@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { stat } from 'node:fs/promises'
-import { HOST_ENV, killRecorded } from './host-process.ts'
+import { enterHostArgs, killRecorded } from './host-process.ts'
 import { statePaths } from './layout.ts'
 import { readState, updateState, type HostRecord } from './state.ts'
 import type { Testbed } from './types.ts'
@@ -23,7 +23,7 @@ export async function hostExec(bed: Testbed, host: string, script: string, timeo
   if (record.pid === undefined || !(await stat(`/proc/${record.pid}`).then(() => true, () => false))) {
     throw new Error(`testbed: host ${host} is not running`)
   }
-  const args = ['--target', String(record.pid), '--mount', '--uts', '--ipc', '--net', '--pid', '--root', '--wd', '--', '/usr/bin/env', '-i', ...HOST_ENV, 'HOME=/root', '/bin/sh', '-c', script]
+  const args = enterHostArgs(record.pid, ['HOME=/root', '/bin/sh', '-c', script])
   return new Promise((resolvePromise, reject) => {
     const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''

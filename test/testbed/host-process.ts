@@ -164,10 +164,15 @@ export async function startHost(start: HostStart, timeoutMs = 60_000): Promise<P
   throw await failure(start.init === 'systemd' ? `systemd did not finish booting with sshd listening within ${timeoutMs / 1000} s` : `sshd not listening within ${timeoutMs / 1000} s`)
 }
 
+/** nsenter arguments that run `argv` as root inside the host whose PID 1 is `pid`, in all its namespaces and its root, with a clean environment. */
+export function enterHostArgs(pid: number, argv: readonly string[]): string[] {
+  return ['--target', String(pid), '--mount', '--uts', '--ipc', '--net', '--pid', '--root', '--wd', '--', '/usr/bin/env', '-i', ...HOST_ENV, ...argv]
+}
+
 /** Runs a command inside the host whose PID 1 is `pid`; resolves with its exit code and stdout (bounded: 10 s). */
 function inHost(pid: number, argv: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolvePromise) => {
-    execFile('nsenter', ['--target', String(pid), '--mount', '--uts', '--ipc', '--net', '--pid', '--root', '--wd', '--', '/usr/bin/env', '-i', ...HOST_ENV, ...argv], { timeout: 10_000 }, (error, stdout) => {
+    execFile('nsenter', enterHostArgs(pid, argv), { timeout: 10_000 }, (error, stdout) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
       resolvePromise({ code, stdout })
     })

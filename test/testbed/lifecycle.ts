@@ -72,6 +72,13 @@ export async function up(opts: UpOptions): Promise<Testbed> {
   const images: Partial<Record<Suite, BaseImage>> = {}
   // One at a time: each build saturates the mirror link and both cores.
   for (const suite of suites) images[suite] = await ensureBaseImage(suite)
+  /** A kind's image and overlay stack: systemd kinds put the release's systemd layer over its base. */
+  const stackOf = (kind: HostKind) => {
+    const { suite, init } = kindParts(kind)
+    const image = images[suite] as BaseImage
+    const systemd = init === 'systemd'
+    return { init, image, systemd, lower: systemd ? `${image.systemdLayer}:${image.rootfs}` : image.rootfs, layer: join(paths.layer, kind) }
+  }
   const names = bedNames(stateDir)
   const record = (name: string, index: number, hidden: boolean, kind: HostKind): HostRecord => ({
     name,
@@ -107,12 +114,11 @@ export async function up(opts: UpOptions): Promise<Testbed> {
     await writeFile(paths.becomePasswordFile, password, { mode: 0o600 })
     // A bed-wide layer per kind: /etc/shadow differs between releases and once systemd is installed.
     for (const kind of allKinds) {
-      const { suite, init } = kindParts(kind)
-      const image = images[suite] as BaseImage
+      const { image, systemd, layer } = stackOf(kind)
       await writeBedLayer({
         rootfs: image.rootfs,
-        ...(init === 'systemd' ? { middle: image.systemdLayer } : {}),
-        layer: join(paths.layer, kind),
+        ...(systemd ? { middle: image.systemdLayer } : {}),
+        layer,
         clientPublicKey: clientKey,
         deployPasswordHash: hash,
         hosts: state.hosts,
@@ -122,8 +128,8 @@ export async function up(opts: UpOptions): Promise<Testbed> {
       mapLimit(state.hosts, 8, async (h) => {
         for (const sub of ['upper', 'work', 'merged']) await mkdir(join(h.dir, sub), { recursive: true })
         if (h.cgroup) await mkdir(h.cgroup)
-        const { suite, init } = kindParts(h.kind)
-        return writeHostUpper((images[suite] as BaseImage).rootfs, join(h.dir, 'upper'), h.name, generateKey, init === 'systemd')
+        const { image, systemd } = stackOf(h.kind)
+        return writeHostUpper(image.rootfs, join(h.dir, 'upper'), h.name, generateKey, systemd)
       }),
     )
     // Checked again under a lock: two beds racing past the first check would share a subnet.
@@ -134,13 +140,12 @@ export async function up(opts: UpOptions): Promise<Testbed> {
     const jumpHost = state.hosts[0] as HostRecord
     await timed('hosts listening', () =>
       mapLimit(state.hosts, 12, async (h) => {
-        const { suite, init } = kindParts(h.kind)
-        const image = images[suite] as BaseImage
+        const { image, init, lower, layer } = stackOf(h.kind)
         const pids = await startHost({
           record: h,
           init,
-          lower: init === 'systemd' ? `${image.systemdLayer}:${image.rootfs}` : image.rootfs,
-          layer: join(paths.layer, h.kind),
+          lower,
+          layer,
           repo: image.repo,
           gateway: h.hidden ? `${HIDDEN_SUBNET}.${GATEWAY_SUFFIX}` : `${SUBNET}.${GATEWAY_SUFFIX}`,
           ...(h === jumpHost && jumpOnly > 0 ? { secondAddress: `${HIDDEN_SUBNET}.${GATEWAY_SUFFIX}` } : {}),
