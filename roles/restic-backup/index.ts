@@ -1,4 +1,4 @@
-import { absent, command, defineHandler, defineRole, directory, file, osInfo, packages, secret, service, serviceStatus, type Secret, type StepResult } from 'havn'
+import { absent, defineRole, directory, file, osInfo, packages, secret, service, serviceStatus, systemdUnit, type Secret, type StepResult } from 'havn'
 import {
   BACKUP_PATH,
   CONF_DIR,
@@ -17,19 +17,12 @@ import {
   renderServiceUnit,
   renderTimerUnit,
   renderWrapper,
-  SERVICE_UNIT_PATH,
   sftpCommand,
-  TIMER_UNIT_PATH,
   UNIT,
   WRAPPER_PATH,
 } from './render.ts'
 import { initRepository } from './init-step.ts'
 import { defaults, schema, type ResticBackupVars } from './schema.ts'
-
-/** systemd reads unit files only on daemon-reload; a running timer keeps its old schedule until restarted. */
-const reloadTimer = defineHandler('restic-backup:reload-timer', async () => {
-  await command(`systemctl daemon-reload && systemctl try-restart ${UNIT}.timer`, { name: 'reload systemd and restart the backup timer' })
-})
 
 /** A change a check run predicted but did not make: the host still holds the old state. */
 function isPrediction(step: StepResult): boolean {
@@ -87,12 +80,9 @@ export default defineRole<ResticBackupVars>({
     await initRepository(isPrediction(pkg) || settings.some(isPrediction))
 
     if (systemd) {
-      await file({ path: SERVICE_UNIT_PATH, content: renderServiceUnit(), mode: 0o644, notify: [reloadTimer] })
-      await file({ path: TIMER_UNIT_PATH, content: renderTimerUnit(v), mode: 0o644, notify: [reloadTimer] })
-      await command(`systemctl daemon-reload && systemctl enable --now ${UNIT}.timer`, {
-        name: 'enable the backup timer',
-        unless: `systemctl is-enabled --quiet ${UNIT}.timer && systemctl is-active --quiet ${UNIT}.timer`,
-      })
+      await systemdUnit({ name: `${UNIT}.service`, content: renderServiceUnit() })
+      // A running timer keeps its old schedule until restarted.
+      await systemdUnit({ name: `${UNIT}.timer`, content: renderTimerUnit(v), enabled: true, state: 'started', restartOnChange: true })
       await absent({ path: CRON_PATH })
       return
     }

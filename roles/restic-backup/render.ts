@@ -21,10 +21,8 @@ export const BACKUP_PATH = '/usr/local/sbin/havn-restic-backup'
 export const LOG_PATH = '/var/log/havn-restic-backup.log'
 /** Schedule on hosts without systemd. */
 export const CRON_PATH = '/etc/cron.d/havn-restic'
-/** systemd unit names of the scheduled job. */
+/** systemd unit names of the scheduled job (`.service` and `.timer`, in /etc/systemd/system). */
 export const UNIT = 'havn-restic-backup'
-export const SERVICE_UNIT_PATH = `/etc/systemd/system/${UNIT}.service`
-export const TIMER_UNIT_PATH = `/etc/systemd/system/${UNIT}.timer`
 
 const HEADER = '# Managed by havn (role restic-backup); local edits are overwritten.'
 

@@ -17,6 +17,8 @@ export interface ServiceStatus {
   readonly enabled: ServiceEnabled
   /** sysv: whether any rc?.d start or kill link exists; `update-rc.d enable` needs them, else `defaults`. */
   readonly hasLinks: boolean
+  /** systemd: set when the unit's files changed on disk since systemd loaded them (a daemon-reload is due). */
+  readonly needsDaemonReload?: true
 }
 
 /** Names the fact accepts: systemd unit names without glob characters; `.service` is optional. */
@@ -28,17 +30,28 @@ export function serviceBaseName(name: string): string {
   return name.replace(/\.service$/, '')
 }
 
+/** systemd unit types other than services, which a name may end with to say it is not a `.service`. */
+const UNIT_SUFFIX = /\.(service|socket|timer|target|path|mount|automount|swap|slice)$/
+
+/** The systemd unit a name means: the name itself when it ends with a unit type, else `<name>.service`. */
+export function systemdUnitName(name: string): string {
+  serviceBaseName(name)
+  return UNIT_SUFFIX.test(name) ? name : `${name}.service`
+}
+
 /**
- * The shell that reads a service. Systemd: `systemctl show` plus `is-enabled`. Otherwise the LSB
- * exit code of `service NAME status` (0 running, anything else not) and the rc2–5 start links.
+ * The shell that reads a service (on systemd, any unit named with its type suffix). Systemd:
+ * `systemctl show` plus `is-enabled`. Otherwise the LSB exit code of `service NAME status`
+ * (0 running, anything else not) and the rc2–5 start links.
  */
 export function serviceCommand(name: string): string {
   const n = shQuote(serviceBaseName(name))
   return `n=${n}
+u=${shQuote(systemdUnitName(name))}
 ${INIT_SYSTEM_SH}
 if [ -d /run/systemd/system ]; then
-  systemctl show -p LoadState -p ActiveState -p UnitFileState -- "$n.service" 2>/dev/null
-  echo "IsEnabled=$(systemctl is-enabled -- "$n.service" 2>/dev/null | tail -n 1)"
+  systemctl show -p LoadState -p ActiveState -p UnitFileState -p NeedDaemonReload -- "$u" 2>/dev/null
+  echo "IsEnabled=$(systemctl is-enabled -- "$u" 2>/dev/null | tail -n 1)"
 else
   if [ -x "/etc/init.d/$n" ]; then
     echo exists=yes
@@ -85,6 +98,7 @@ export function parseServiceStatus(stdout: string): ServiceStatus {
       running: active === 'active' || active === 'reloading' || active === 'activating',
       enabled,
       hasLinks: false,
+      ...(kv.get('NeedDaemonReload') === 'yes' ? { needsDaemonReload: true as const } : {}),
     }
   }
   const startLinks = /^start-link=/m.test(stdout)

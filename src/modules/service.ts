@@ -5,11 +5,11 @@ import { predict } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
 import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
 import { pendingInstalls } from '../facts/packages.ts'
-import { serviceBaseName, serviceStatus, type ServiceEnabled, type ServiceStatus } from '../facts/service.ts'
+import { serviceBaseName, serviceStatus, systemdUnitName, type ServiceEnabled, type ServiceStatus } from '../facts/service.ts'
 
 /** Arguments of {@link service}. */
 export interface ServiceArgs {
-  /** Unit or init script name; a `.service` suffix is accepted. */
+  /** Unit or init script name; a `.service` suffix is accepted, and on systemd another unit type's (`x.timer`). */
   readonly name: string
   /** `started`/`stopped` are states; `restarted`/`reloaded` are actions and always count as a change. */
   readonly state?: 'started' | 'stopped' | 'restarted' | 'reloaded'
@@ -29,7 +29,8 @@ function commandFor(init: ServiceStatus['init'], name: string, verb: Verb): { sc
   const q = shQuote(name)
   if (init === 'systemd') {
     const v = verb === 'defaults' ? 'enable' : verb
-    return { script: `systemctl ${v} -- ${q}.service`, display: `systemctl ${v} ${name}.service` }
+    const unit = systemdUnitName(name)
+    return { script: `systemctl ${v} -- ${shQuote(unit)}`, display: `systemctl ${v} ${unit}` }
   }
   if (verb === 'enable' || verb === 'disable' || verb === 'defaults') {
     const chk = verb === 'disable' ? 'off' : 'on'

@@ -83,4 +83,87 @@ describe.each(KINDS)('$kind host ($host)', ({ kind, host, release }) => {
     expect(failed[0]!.error.message).toContain('service no-such-unit is not installed')
     expect(hostWrites(bed, host)).toEqual(before)
   })
+
+  describe('systemdUnit', () => {
+    const UNIT = 'havn-e2e-sleeper.service'
+    const unitText = '[Unit]\nDescription=havn e2e sleeper\n\n[Service]\nExecStart=/bin/sleep 86400\n\n[Install]\nWantedBy=multi-user.target\n'
+    const dropIn = (value: string) => `[Service]\nEnvironment=HAVN_E2E=${value}\n`
+    const unit = (args: Record<string, unknown>) => inventory(`unit: ${JSON.stringify({ name: UNIT, ...args })}`)
+    const run = async (mode: 'run' | 'check', args: Record<string, unknown>) => {
+      const res = await havn([mode, 'test/e2e/playbooks/systemd-unit.ts', '-i', unit(args), ...ssh, '--output', 'json'])
+      return { ...res, evs: events(res.stdout) }
+    }
+    const pid = () => sh(host, `systemctl show -p MainPID --value ${UNIT}`)
+    const wanted = { content: unitText, dropIns: { '10-env.conf': dropIn('one') }, enabled: true, state: 'started' }
+
+    it('creates a unit with a drop-in, enabled and started: check exact, then nothing to do', async () => {
+      const before = hostWrites(bed, host)
+      const check = await run('check', wanted)
+      expect(failures(check.evs), check.stderr).toEqual([])
+      expect(check.code).toBe(2)
+      expect(hostWrites(bed, host)).toEqual(before)
+      const done = await run('run', wanted)
+      expect(failures(done.evs), done.stderr).toEqual([])
+      expect(changeSet(done.evs, ['changed'])).toEqual(changeSet(check.evs, ['would-change']))
+      expect(changeSet(done.evs, ['changed'])).toEqual([
+        `${host} directory:/etc/systemd/system/${UNIT}.d -`,
+        `${host} file:/etc/systemd/system/${UNIT} content`,
+        `${host} file:/etc/systemd/system/${UNIT} mode`,
+        `${host} file:/etc/systemd/system/${UNIT}.d/10-env.conf content`,
+        `${host} file:/etc/systemd/system/${UNIT}.d/10-env.conf mode`,
+        `${host} unit:${UNIT} enabled`,
+        `${host} unit:${UNIT} state`,
+      ])
+      expect(await sh(host, `systemctl is-active ${UNIT}; systemctl is-enabled ${UNIT}; systemctl show -p Environment --value ${UNIT}; cat /etc/systemd/system/${UNIT}`)).toBe(`active\nenabled\nHAVN_E2E=one\n${unitText}`)
+      expect((await run('run', wanted)).evs.filter((e) => e.type === 'step:end').map((e) => e.status)).toEqual(['ok'])
+      expect((await run('check', wanted)).code).toBe(0)
+    })
+
+    it('a changed drop-in is reloaded; the unit restarts only with restartOnChange', async () => {
+      const first = await pid()
+      const reloaded = await run('run', { ...wanted, dropIns: { '10-env.conf': dropIn('two') } })
+      expect(changeSet(reloaded.evs, ['changed'])).toEqual([`${host} file:/etc/systemd/system/${UNIT}.d/10-env.conf content`])
+      expect(await sh(host, `systemctl show -p NeedDaemonReload --value ${UNIT}`)).toBe('no\n')
+      expect(await pid()).toBe(first)
+      const restarted = await run('run', { ...wanted, dropIns: { '10-env.conf': dropIn('three') }, restartOnChange: true })
+      expect(changeSet(restarted.evs, ['changed'])).toEqual([`${host} file:/etc/systemd/system/${UNIT}.d/10-env.conf content`, `${host} unit:${UNIT} state`])
+      expect(await pid()).not.toBe(first)
+      expect(await sh(host, `systemctl show -p Environment --value ${UNIT}`)).toBe('HAVN_E2E=three\n')
+    })
+
+    it('reloads systemd when its copy of the unit is older than the file, and only then', async () => {
+      const args = { ...wanted, dropIns: { '10-env.conf': dropIn('three') } }
+      await sh(host, `touch -d '+1 min' /etc/systemd/system/${UNIT}; systemctl show -p NeedDaemonReload --value ${UNIT}`)
+      const check = await run('check', args)
+      expect(changeSet(check.evs, ['would-change'])).toEqual([`${host} unit:${UNIT} loaded`])
+      const res = await run('run', args)
+      expect(changeSet(res.evs, ['changed'])).toEqual([`${host} unit:${UNIT} loaded`])
+      expect(await sh(host, `systemctl show -p NeedDaemonReload --value ${UNIT}`)).toBe('no\n')
+      expect(changeSet((await run('run', args)).evs, ['changed'])).toEqual([])
+    })
+
+    it('an invalid drop-in never goes live: the host fails naming systemd-analyze\'s complaint, files and unit untouched', async () => {
+      const before = hostWrites(bed, host)
+      const pidBefore = await pid()
+      const res = await run('run', { ...wanted, dropIns: { '10-env.conf': '[Service]\nEnviroment=HAVN_E2E=typo\n' } })
+      expect(res.code).toBe(1)
+      const [failed] = failures(res.evs)
+      expect(failed!.host).toBe(host)
+      expect(failed!.error.stderrTail).toContain(`/etc/systemd/system/${UNIT}.d/10-env.conf:2: Unknown key`)
+      expect(failed!.error.stderrTail).toContain('nothing was written')
+      expect(hostWrites(bed, host)).toEqual(before)
+      expect(await pid()).toBe(pidBefore)
+    })
+
+    it('removes a drop-in, stops and disables the unit', async () => {
+      const args = { content: unitText, dropIns: { '10-env.conf': null }, enabled: false, state: 'stopped' }
+      const check = await run('check', args)
+      const res = await run('run', args)
+      expect(failures(res.evs), res.stderr).toEqual([])
+      expect(changeSet(res.evs, ['changed'])).toEqual(changeSet(check.evs, ['would-change']))
+      expect(changeSet(res.evs, ['changed'])).toEqual([`${host} file:/etc/systemd/system/${UNIT}.d/10-env.conf -`, `${host} unit:${UNIT} enabled`, `${host} unit:${UNIT} state`])
+      expect(await sh(host, `systemctl is-active ${UNIT} || true; systemctl is-enabled ${UNIT} || true; systemctl show -p Environment --value ${UNIT}`)).toBe('inactive\ndisabled\n\n')
+      expect(changeSet((await run('run', args)).evs, ['changed'])).toEqual([])
+    })
+  })
 })

@@ -18,7 +18,7 @@ const running = parseServiceStatus(
 )
 const stopped = { ...running, running: false }
 const disabledStopped = parseServiceStatus('init=sysv\nexists=yes\nstatus=3\nlink=/etc/rc2.d/K01cron\nlink=/etc/rc3.d/K01cron\nlink=/etc/rc4.d/K01cron\nlink=/etc/rc5.d/K01cron\n')
-// Representative systemd values (no systemd on the bed).
+// systemd values as `systemctl show` prints them (live proofs: test/e2e/systemd-hosts.test.ts).
 const sdStopped = parseServiceStatus('init=systemd\nLoadState=loaded\nActiveState=inactive\nUnitFileState=disabled\nIsEnabled=disabled\n')
 const sdStatic = parseServiceStatus('init=systemd\nLoadState=loaded\nActiveState=active\nUnitFileState=static\nIsEnabled=static\n')
 
@@ -90,7 +90,7 @@ describe('service planning', () => {
     const p = await plan({ name: 'nginx.service', state: 'started', enabled: true }, sdStopped)
     const calls: string[] = []
     await p.apply?.({ host: 'h1', exec: async (s) => (calls.push(s), { code: 0, stdout: '', stderr: '' }) })
-    expect(calls).toEqual(["{ systemctl enable -- 'nginx'.service\n} || exit $?\n{ systemctl start -- 'nginx'.service\n} || exit $?"])
+    expect(calls).toEqual(["{ systemctl enable -- 'nginx.service'\n} || exit $?\n{ systemctl start -- 'nginx.service'\n} || exit $?"])
     expect((await plan({ name: 'dbus', enabled: false, state: 'started' }, sdStatic)).changes).toEqual([])
     await expect(plan({ name: 'x', enabled: true }, { ...sdStopped, enabled: 'masked' })).rejects.toThrow(/masked/)
   })
