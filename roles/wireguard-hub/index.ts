@@ -1,4 +1,4 @@
-import { command, defineHandler, defineRole, file, osInfo, packages, service, sysctl, type Host } from 'havn'
+import { command, defineHandler, defineRole, file, osInfo, packages, service, serviceStatus, sysctl, type Host } from 'havn'
 import { fixKeyModeScript, interfaceExists, kernelHasWireguard, keygenScript, keyModeIsRight, linkExists, SYNC_PEERS_SCRIPT, upScript, wireguardPublicKey } from './host-state.ts'
 import { configWithPendingKeys } from './pending-config.ts'
 import { confPath, formatEndpoint, keyPath, networkOf, renderHubConf, renderSpokeConf, type PublicKey } from './render.ts'
@@ -79,9 +79,9 @@ function pendingReason(hosts: readonly string[]): string {
 
 /**
  * Later plays, hub first, then spokes: writes `/etc/wireguard/<interface>.conf` (mode 0600, no
- * private key in it), enables IP forwarding on the hub, brings the interface up with wg-quick
- * when it is down, applies peer changes live through a handler, and enables `wg-quick@<iface>`
- * at boot where systemd runs.
+ * private key in it), enables IP forwarding on the hub, brings the interface up (through
+ * `wg-quick@<iface>`, started and enabled, where systemd runs; `wg-quick up` elsewhere) and
+ * applies peer changes live through a handler.
  */
 export default defineRole<WireguardHubVars>({
   name: 'wireguard-hub',
@@ -119,7 +119,14 @@ export default defineRole<WireguardHubVars>({
       await configWithPendingKeys({ path, content, mode: 0o600, reason: pendingReason(pending), failure, notify: [syncPeers] })
     }
     else await file({ path, content, mode: 0o600, notify: [syncPeers] })
-    await command({ script: upScript(v.interface), display: `wg-quick up ${v.interface}` }, { unless: linkExists(v.interface), name: `interface ${v.interface} up` })
-    if ((await host.fact(osInfo)).initSystem === 'systemd') await service({ name: `wg-quick@${v.interface}`, enabled: true })
+    if ((await host.fact(osInfo)).initSystem !== 'systemd') {
+      await command({ script: upScript(v.interface), display: `wg-quick up ${v.interface}` }, { unless: linkExists(v.interface), name: `interface ${v.interface} up` })
+      return
+    }
+    // The unit brings the interface up, so systemd knows it is up and brings it back at boot. An
+    // interface already up outside the unit (by hand, or an older havn) is left running as it is.
+    const unit = `wg-quick@${v.interface}`
+    const upOutsideUnit = (await host.fact(interfaceExists, v.interface)) && !(await host.fact(serviceStatus, unit)).running
+    await service({ name: unit, enabled: true, ...(upOutsideUnit ? {} : { state: 'started' as const }) })
   },
 })

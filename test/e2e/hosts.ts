@@ -4,23 +4,13 @@ import type { HostKind } from '../testbed/index.ts'
  * Which test bed hosts each e2e file may use, so files never disturb each other's hosts.
  * The global setup starts BED_HOSTS hosts plus one jump-only host (`hidden1`, behind host1).
  */
-export const BED_HOSTS = 48
+export const BED_HOSTS = 76
 
-/** Hosts that boot systemd as PID 1, by kind; every other host is `bookworm-sysv`. */
-export const SYSTEMD_HOSTS = {
-  /** host47/48: the service module; host40-43: the site's pg1, db1, edge1 and app1 (a mixed estate). */
-  'bookworm-systemd': ['host47', 'host40', 'host43'],
-  'trixie-systemd': ['host48', 'host41', 'host42'],
-} as const satisfies Partial<Record<HostKind, readonly string[]>>
+/** The kinds every role is proven on: each role's e2e runs once per kind, on its own hosts. */
+export const ROLE_KINDS = ['bookworm-sysv', 'bookworm-systemd', 'trixie-systemd'] as const
 
-/** The kind of each of host1..hostBED_HOSTS, in order, as `up` takes them. */
-export function bedKinds(): HostKind[] {
-  const kinds: HostKind[] = Array.from({ length: BED_HOSTS }, () => 'bookworm-sysv')
-  for (const [kind, names] of Object.entries(SYSTEMD_HOSTS) as [HostKind, readonly string[]][]) {
-    for (const name of names) kinds[Number(name.slice('host'.length)) - 1] = kind
-  }
-  return kinds
-}
+/** A kind a role is proven on. */
+export type RoleKind = (typeof ROLE_KINDS)[number]
 
 /** host1..host20: fleet tests (read-mostly; see each file), host21: stopped by cli-basics, host22: engine-durability. */
 export const ROLE_HOSTS = {
@@ -38,3 +28,41 @@ export const ROLE_HOSTS = {
   /** A hub and a spoke reached as the non-root `deploy` login, every step through sudo. */
   wireguardBecome: ['host45', 'host46'],
 } as const
+
+/** The role sets that run on every kind of ROLE_KINDS; on systemd kinds the mesh is a hub and two spokes. */
+export type RoleHosts = { readonly [R in 'wireguard' | 'postgres' | 'mysql' | 'haproxy' | 'restic']: readonly string[] }
+
+/** The same sets on hosts of one systemd kind, numbered from `first`: wireguard 3, postgres 3, mysql 2, haproxy 4, restic 2. */
+function systemdRoleHosts(first: number): RoleHosts {
+  let next = first
+  const take = (n: number): string[] => Array.from({ length: n }, () => `host${next++}`)
+  return { wireguard: take(3), postgres: take(3), mysql: take(2), haproxy: take(4), restic: take(2) }
+}
+
+/** Each role's hosts per kind: host49..host62 are bookworm-systemd, host63..host76 trixie-systemd. */
+export const ROLE_HOSTS_BY_KIND: Readonly<Record<RoleKind, RoleHosts>> = {
+  'bookworm-sysv': ROLE_HOSTS,
+  'bookworm-systemd': systemdRoleHosts(49),
+  'trixie-systemd': systemdRoleHosts(63),
+}
+
+/** Hosts that boot systemd as PID 1, by kind; every other host is `bookworm-sysv`. */
+export const SYSTEMD_HOSTS: Readonly<Partial<Record<HostKind, readonly string[]>>> = {
+  /** host47/48: the service and systemdUnit modules; host40-43: the site's pg1, db1, edge1 and app1 (a mixed estate). */
+  'bookworm-systemd': ['host47', 'host40', 'host43', ...Object.values(ROLE_HOSTS_BY_KIND['bookworm-systemd']).flat()],
+  'trixie-systemd': ['host48', 'host41', 'host42', ...Object.values(ROLE_HOSTS_BY_KIND['trixie-systemd']).flat()],
+}
+
+/** The kind of each of host1..hostBED_HOSTS, in order, as `up` takes them. */
+export function bedKinds(): HostKind[] {
+  const kinds: HostKind[] = Array.from({ length: BED_HOSTS }, () => 'bookworm-sysv')
+  for (const [kind, names] of Object.entries(SYSTEMD_HOSTS) as [HostKind, readonly string[]][]) {
+    for (const name of names) kinds[Number(name.slice('host'.length)) - 1] = kind
+  }
+  return kinds
+}
+
+/** Debian's major versions on a kind's release, for paths such as /etc/postgresql/<major>. */
+export function releaseOf(kind: RoleKind): { readonly debian: '12' | '13'; readonly postgres: '15' | '17' } {
+  return kind.startsWith('trixie') ? { debian: '13', postgres: '17' } : { debian: '12', postgres: '15' }
+}

@@ -7,7 +7,7 @@ const bed = inject('testbed')
 const ssh = ['--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts]
 const sh = (host: string, script: string): Promise<string> => hostSh(bed, host, script)
 
-const KINDS = Object.entries(SYSTEMD_HOSTS).map(([kind, names]) => ({ kind, host: names[0], release: kind.startsWith('trixie') ? '13' : '12' }))
+const KINDS = Object.entries(SYSTEMD_HOSTS).map(([kind, names]) => ({ kind, host: names![0]!, release: kind.startsWith('trixie') ? '13' : '12' }))
 
 describe.each(KINDS)('$kind host ($host)', ({ kind, host, release }) => {
   const [target] = bedHosts(bed, [host])

@@ -7,6 +7,7 @@ import { killRecorded, startHost, SYSTEMD_CGROUP_ROOT } from './host-process.ts'
 import { assignKinds, DEFAULT_KIND, kindParts, type HostKind, type Suite } from './kinds.ts'
 import { removeCgroup, requireSystemdCgroups } from './cgroups.ts'
 import type { BaseImage } from './base-image.ts'
+import { ensureInotifyInstances } from './host-limits.ts'
 import { generateKey, randomPassword, shadowHash } from './keys.ts'
 import { writeBedLayer, writeHostUpper } from './layers.ts'
 import { bedNames, DEFAULT_STATE_DIR, GATEWAY_SUFFIX, HIDDEN_SUBNET, hostAddress, OWNED_ENTRIES, PREFIX_LENGTH, statePaths, SUBNET } from './layout.ts'
@@ -67,7 +68,11 @@ export async function up(opts: UpOptions): Promise<Testbed> {
 
   const kinds = assignKinds(count, opts.kinds)
   const allKinds = [...new Set<HostKind>([...kinds, ...(jumpOnly > 0 ? [DEFAULT_KIND] : [])])]
-  if (allKinds.some((k) => kindParts(k).init === 'systemd')) await requireSystemdCgroups()
+  const systemdHosts = kinds.filter((k) => kindParts(k).init === 'systemd').length
+  if (systemdHosts > 0) {
+    await requireSystemdCgroups()
+    await ensureInotifyInstances(systemdHosts)
+  }
   const suites = [...new Set(allKinds.map((k) => kindParts(k).suite))]
   const images: Partial<Record<Suite, BaseImage>> = {}
   // One at a time: each build saturates the mirror link and both cores.
