@@ -16,8 +16,8 @@ export default definePlaybook({
       async run(host) {
         await packages({ names: ['haproxy'] })
         const cfg = [
+          // No `daemon`: the init script passes -D itself, and systemd runs HAProxy in the foreground (-Ws).
           'global',
-          '\tdaemon',
           '\tmaxconn 256',
           'defaults',
           '\tmode http',
