@@ -16,6 +16,7 @@ export default defineRole<HaproxyBurstVars>({
   name: 'haproxy-burst',
   schema,
   defaults,
+  platforms: [{ id: 'debian', versions: ['12', '13'] }],
   async run(v) {
     const pkg = await packages({ names: ['haproxy'] })
     await file({ path: CONFIG_PATH, content: renderConfig(v), validate: 'haproxy -c -f %s', notify: [reload] })

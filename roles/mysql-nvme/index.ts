@@ -27,6 +27,7 @@ export default defineRole<MysqlNvmeVars>({
   name: 'mysql-nvme',
   schema,
   defaults,
+  platforms: [{ id: 'debian', versions: ['12', '13'] }],
   async run(v, host) {
     const os = await host.fact(osInfo)
     const settings = desiredSettings(v, os.memTotalBytes)

@@ -53,6 +53,7 @@ export default defineRole<PostgresWanTuningVars>({
   name: 'postgres-wan-tuning',
   schema,
   defaults,
+  platforms: [{ id: 'debian', versions: ['12', '13'] }],
   async run(v, host) {
     const version = v.version ?? majorVersion(await host.fact(packagesState, ['postgresql'], false), host.name)
     const dir = clusterDir(version, v.cluster)

@@ -47,6 +47,7 @@ export default defineRole<ResticBackupVars>({
   name: 'restic-backup',
   schema,
   defaults,
+  platforms: [{ id: 'debian', versions: ['12', '13'] }],
   async run(v, host) {
     const systemd = (await host.fact(osInfo)).initSystem === 'systemd'
     const sftp = parseSftpRepository(v.repository)

@@ -42,6 +42,7 @@ export const wireguardKeys = defineRole<WireguardHubVars>({
   name: 'wireguard-hub-keys',
   schema,
   defaults,
+  platforms: [{ id: 'debian', versions: ['12', '13'] }],
   async run(v, host) {
     const key = keyPath(v.interface)
     const userspace = v.wireguardGo === 'always' || (v.wireguardGo === 'auto' && !(await host.fact(kernelHasWireguard)))
@@ -87,6 +88,7 @@ export default defineRole<WireguardHubVars>({
   name: 'wireguard-hub',
   schema,
   defaults,
+  platforms: [{ id: 'debian', versions: ['12', '13'] }],
   async run(v, host) {
     const members = meshOf(v, host)
     const isHub = host.name === v.hub

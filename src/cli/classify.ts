@@ -2,6 +2,7 @@ import { AuthError, BecomeError, CommandFailedError, CommandTimeoutError, exitTe
 import { InputError } from '../engine/errors.ts'
 import { HostLockedError } from '../engine/lock.ts'
 import { MissingResourceError } from '../engine/step.ts'
+import { UnsupportedPlatformError } from '../engine/platforms.ts'
 import type { ErrorInfo } from '../engine/events.ts'
 
 /** Maps any error from connecting or from a step to the kind and details the reporters show. */
@@ -17,5 +18,6 @@ export function classifyError(err: unknown): ErrorInfo {
   if (err instanceof InputError) return { kind: 'input', message: err.message }
   if (err instanceof HostLockedError) return { kind: 'locked', message: err.message }
   if (err instanceof MissingResourceError) return { kind: 'missing', message: err.message }
+  if (err instanceof UnsupportedPlatformError) return { kind: 'unsupported', message: err.message }
   return { kind: 'internal', message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }
 }

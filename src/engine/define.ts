@@ -1,5 +1,6 @@
 /** The authoring vocabulary: roles, plays and playbooks, as plain typed data. */
 import type { Fact } from './facts.ts'
+import type { Platform } from './platforms.ts'
 
 /** What a role sees of the host it runs on. Facts and published values arrive with the step engine. */
 export interface HostInfo {
@@ -36,6 +37,11 @@ export interface Role<V extends object> {
   /** Checked per host, after merging defaults, inventory and play vars, before any host is contacted. */
   readonly schema?: JsonSchema
   readonly defaults?: Partial<V>
+  /**
+   * The releases the role is written for. A host on any other is failed before the first play
+   * that would run the role on it starts there, so nothing on it is half-configured.
+   */
+  readonly platforms?: readonly Platform[]
   run(vars: V, host: Host): Promise<void>
 }
 

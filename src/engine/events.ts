@@ -18,7 +18,7 @@ export interface Change {
 
 /** What a failed step or host carries so the user can act on it. */
 export interface ErrorInfo {
-  readonly kind: 'unreachable' | 'auth' | 'host-key' | 'command' | 'timeout' | 'become' | 'locked' | 'missing' | 'input' | 'internal'
+  readonly kind: 'unreachable' | 'auth' | 'host-key' | 'command' | 'timeout' | 'become' | 'locked' | 'missing' | 'input' | 'unsupported' | 'internal'
   readonly message: string
   readonly command?: string
   readonly exitCode?: number

@@ -9,6 +9,8 @@ import { RecapBuilder } from './recap.ts'
 import { InterruptedError, StepFailedError } from './step.ts'
 import { bindPlay, type BoundRole, type EngineHost } from './vars.ts'
 import { batchesOf } from './batches.ts'
+import { osInfo } from '../facts/os.ts'
+import { supports, UnsupportedPlatformError } from './platforms.ts'
 
 /** A connected host; closed by the engine when the run ends. */
 export interface Session extends Remote {
@@ -81,6 +83,7 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
   const published = new Map<string, Map<string, unknown>>()
   let publishing = new Map<string, Map<string, unknown>>()
   const dead = new Set<string>()
+  const platformsChecked = new Set<string>()
   const limiter = new Limiter(Math.max(1, opts.forks ?? DEFAULT_FORKS))
 
   let stopped: string | undefined
@@ -200,6 +203,10 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
     let failed = false
     try {
       await withHost(run, async () => {
+        if (!platformsChecked.has(host.name)) {
+          platformsChecked.add(host.name)
+          await checkPlatforms(host.name, prepared.slice(prepared.indexOf(p)), handle)
+        }
         for (const bound of p.roles.get(host.name) ?? []) {
           run.role = bound.use.role.name
           await bound.use.role.run(bound.vars as never, handle)
@@ -216,7 +223,8 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
       failed = true
       if (!(err instanceof StepFailedError) && !(err instanceof InterruptedError)) {
         // An exception in role code outside any step: report it as a failed pseudo-step.
-        emit({ type: 'step:end', host: host.name, role: run.role, step: '(role code)', status: 'failed', changes: [], error: opts.classify(err) })
+        const unsupported = err instanceof UnsupportedPlatformError
+        emit({ type: 'step:end', host: host.name, role: unsupported ? err.role : run.role, step: unsupported ? 'supported platform' : '(role code)', status: 'failed', changes: [], error: opts.classify(err) })
       }
       if (err instanceof InterruptedError) failed = false
       else dead.add(host.name)
@@ -224,6 +232,18 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
     emit({ type: 'host:end', host: host.name, play: p.name, failed })
     return !failed
   }
+}
+
+/**
+ * Fails the host, before its first play changes anything, when a role that any of `plays` runs on
+ * it declares platforms and the host runs none of them.
+ */
+async function checkPlatforms(host: string, plays: readonly PreparedPlay[], handle: Host): Promise<void> {
+  const roles = plays.flatMap((p) => (p.roles.get(host) ?? []).map((b) => b.use.role)).filter((r) => r.platforms !== undefined)
+  if (roles.length === 0) return
+  const os = await handle.fact(osInfo)
+  const refused = roles.find((r) => !supports(r.platforms!, os))
+  if (refused) throw new UnsupportedPlatformError(refused.name, host, os, refused.platforms!)
 }
 
 function preparePlays(opts: RunOptions): PreparedPlay[] {

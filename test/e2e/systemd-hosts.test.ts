@@ -84,6 +84,21 @@ describe.each(KINDS)('$kind host ($host)', ({ kind, host, release }) => {
     expect(hostWrites(bed, host)).toEqual(before)
   })
 
+  it('a role refuses a release it does not support before anything changes, naming host, role and release', async () => {
+    await sh(host, 'rm /etc/os-release && sed "s/^VERSION_ID=.*/VERSION_ID=\\"11\\"/" /usr/lib/os-release > /etc/os-release')
+    try {
+      const before = hostWrites(bed, host)
+      const res = await havn(['run', 'test/e2e/playbooks/role-mysql.ts', '-i', inventory(''), ...ssh, '--output', 'json'])
+      expect(res.code).toBe(1)
+      const failed = failures(events(res.stdout))
+      expect(failed.map((e) => [e.host, e.role, e.step, e.error.kind])).toEqual([[host, 'mysql-nvme', 'supported platform', 'unsupported']])
+      expect(failed[0]!.error.message).toBe(`role mysql-nvme does not support host ${host}: it runs debian 11; the role supports debian 12, 13`)
+      expect(hostWrites(bed, host)).toEqual(before)
+    } finally {
+      await sh(host, 'ln -sfn ../usr/lib/os-release /etc/os-release')
+    }
+  })
+
   describe('systemdUnit', () => {
     const UNIT = 'havn-e2e-sleeper.service'
     const unitText = '[Unit]\nDescription=havn e2e sleeper\n\n[Service]\nExecStart=/bin/sleep 86400\n\n[Install]\nWantedBy=multi-user.target\n'

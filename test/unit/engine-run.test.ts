@@ -347,3 +347,33 @@ describe('facts and become', () => {
     expect(calls).toEqual(['id -u become=true', 'id -u become=false'])
   })
 })
+
+describe('platforms a role declares', () => {
+  const tuned = defineRole({ name: 'tuned', platforms: [{ id: 'debian', versions: ['12', '13'] }], async run() { await command('tune') } })
+  const plain = defineRole({ name: 'plain', async run() { await command('plain') } })
+  // The refused role runs in the second play: the host must fail before the first play changes anything.
+  const pb = definePlaybook({ name: 'p', plays: [{ hosts: 'all', roles: [plain()] }, { hosts: 'all', roles: [tuned()] }] })
+  const osRelease: Record<string, string> = { new: 'ID=debian\nVERSION_ID="13"\n', old: 'ID=debian\nVERSION_ID="11"\n', other: 'ID=ubuntu\nVERSION_ID="24.04"\n' }
+
+  it('fails a host on any other release before its first play changes anything, naming role, host and both releases', async () => {
+    const log: string[] = []
+    const evs: RunEvent[] = []
+    const names = Object.keys(osRelease)
+    const { recap } = await runPlaybook({
+      playbook: pb, playbookFile: 'p.ts', hosts: hostsOf(names), select: () => names, check: false,
+      connect: async (h) => {
+        const inner = fakeSession(h.name, log)
+        return { ...inner, exec: async (script, o) => (script.includes('--havn-os--') ? { code: 0, stdout: `${osRelease[h.name]}--havn-os--\ninit=sysv\npm=apt\n`, stderr: '' } : inner.exec(script, o)) }
+      },
+      classify: (e) => ({ kind: 'unsupported', message: e instanceof Error ? e.message : String(e) }), emit: (e) => evs.push(e),
+    })
+    expect(log.sort()).toEqual(['new: plain', 'new: tune'])
+    expect(recap.new).toMatchObject({ failed: 0, changed: 2 })
+    const failed = evs.filter((e) => e.type === 'step:end' && e.status === 'failed')
+    expect(failed.map((e) => e.type === 'step:end' && [e.host, e.role, e.step, e.error?.message])).toEqual([
+      ['old', 'tuned', 'supported platform', 'role tuned does not support host old: it runs debian 11; the role supports debian 12, 13'],
+      ['other', 'tuned', 'supported platform', 'role tuned does not support host other: it runs ubuntu 24.04; the role supports debian 12, 13'],
+    ])
+    for (const h of ['old', 'other']) expect(recap[h]).toMatchObject({ failed: 1, changed: 0 })
+  })
+})
