@@ -4,10 +4,10 @@
  */
 export { defineRole, definePlaybook, type BatchSize, type Host, type HostInfo, type JsonSchema, type Play, type Playbook, type Role, type RoleFactory, type RoleUse } from './engine/define.ts'
 export type { Change, HostRecap, RunEvent, StepStatus } from './engine/events.ts'
-export { defineFact, predict, type Fact, type Prediction } from './engine/facts.ts'
+export { defineFact, pendingChanges, predict, type Fact, type Prediction } from './engine/facts.ts'
 export type { Platform } from './engine/platforms.ts'
 export { defineHandler, flushHandlers, type Handler } from './engine/handlers.ts'
-export { runStep, type PlanContext, type StepPlan, type StepResult, type StepSpec } from './engine/step.ts'
+export { runStep, type PlanContext, type PlannedCommand, type StepPlan, type StepResult, type StepSpec } from './engine/step.ts'
 export { sh, secret, shQuote, type ShellCommand, type Secret } from './connection/quote.ts'
 export { CommandFailedError } from './connection/errors.ts'
 export { defineInventory, type InventorySpec } from './inventory/define.ts'

@@ -18,12 +18,10 @@ export default defineRole<HaproxyBurstVars>({
   defaults,
   platforms: [{ id: 'debian', versions: ['12', '13'] }],
   async run(v) {
-    const pkg = await packages({ names: ['haproxy'] })
+    await packages({ names: ['haproxy'] })
     await file({ path: CONFIG_PATH, content: renderConfig(v), validate: 'haproxy -c -f %s', notify: [reload] })
-    // On the run that installs it, the package starts and enables haproxy itself (and the reload
-    // handler starts it if a policy kept it stopped); a check run cannot know that, so asking here
-    // would predict changes the run never makes.
-    if (!pkg.changed) await service({ name: 'haproxy', state: 'started', enabled: true })
+    // After an install (also one a check run only predicts) Debian has started and enabled it already.
+    await service({ name: 'haproxy', state: 'started', enabled: true })
   },
 })
 

@@ -1,4 +1,4 @@
-import { defineHandler, defineRole, directory, file, osInfo, packages, service, serviceStatus, type StepResult } from 'havn'
+import { defineHandler, defineRole, directory, file, osInfo, packages, pendingChanges, service, serviceStatus } from 'havn'
 import { configPath, renderConfig } from './render.ts'
 import { defaults, schema, type MysqlNvmeVars } from './schema.ts'
 import { desiredSettings } from './settings.ts'
@@ -13,10 +13,6 @@ export const restartServer = defineHandler('mysql-nvme:restart', async (host) =>
   const mysql = mariadb.exists ? undefined : await host.fact(serviceStatus, 'mysql')
   await service.restart(mysql?.exists ? 'mysql' : 'mariadb')
 })
-
-function pending(r: StepResult | undefined): boolean {
-  return r?.status === 'would-change' || r?.status === 'uncertain'
-}
 
 /**
  * Tunes MariaDB or MySQL for NVMe storage: writes `[mysqld]` settings to its own config file,
@@ -40,10 +36,13 @@ export default defineRole<MysqlNvmeVars>({
     await directory({ path: path.slice(0, path.lastIndexOf('/')), mode: 0o755 })
     await file({ path, content: renderConfig(settings), mode: 0o644 })
 
-    const pkg = v.installPackage ? await packages({ names: [v.flavor === 'mariadb' ? 'mariadb-server' : 'mysql-server'] }) : undefined
-    // Installing starts the server; an explicit start here would be predicted in check mode but be a no-op in the run.
-    const started = pkg?.changed ? undefined : await service({ name: serviceName, state: 'started' })
-    const expectRunning = !pending(pkg) && !pending(started)
+    const pkgName = v.flavor === 'mariadb' ? 'mariadb-server' : 'mysql-server'
+    if (v.installPackage) await packages({ names: [pkgName] })
+    // Installing starts the server (also an install a check run only predicts): then this changes nothing.
+    await service({ name: serviceName, state: 'started' })
+    // A server an earlier step installs or starts will come up with the config file: nothing to set live.
+    const pending = await host.fact(pendingChanges)
+    const expectRunning = !pending.includes(`package:${pkgName}`) && !pending.includes(`service:${serviceName}`)
 
     await applyDynamic(settings, { expectRunning })
     await staticSettings(settings, { expectRunning, service: serviceName, allowRestart: v.allowRestart, restart: restartServer })

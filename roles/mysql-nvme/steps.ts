@@ -85,21 +85,29 @@ export function applyDynamic(settings: readonly Setting[], opts: LiveOptions): P
       return {
         changes,
         predict: [predict(liveServer, [], after)],
-        async apply(remote) {
-          const res = await remote.exec(`${CLIENT_SH}\n"$c" --protocol=socket -N -B -e ${shQuote(sql)} </dev/null`, { display })
-          if (res.code !== 0) throw new Error(`host ${remote.host}: ${display} exited ${res.code}: ${tail(res.stderr || res.stdout)}`)
-          const got = new Map(res.stdout.split('\n').map((l) => l.split('\t')).filter((p) => p.length === 2).map(([k, v]) => [k!.toLowerCase(), v!]))
-          const adjusted = dynamic.filter((s) => !sameValue(s, got.get(s.variable)))
-          if (adjusted.length) {
-            throw new Error(
-              `host ${remote.host}: the server adjusted ${adjusted.map((s) => `${s.variable} to ${got.get(s.variable) ?? '?'} (wanted ${s.live})`).join(', ')}; ` +
-                'pick a value the server accepts as is',
-            )
-          }
-        },
+        commands: [{ script: `${CLIENT_SH}\nout=$("$c" --protocol=socket -N -B -e ${shQuote(sql)} </dev/null) || exit $?\nprintf '%s\\n' "$out" | ${keptCheck(dynamic)}`, display }],
       }
     },
   })
+}
+
+function awkString(text: string): string {
+  return `"${text.toLowerCase().replace(/[\\"]/g, '\\$&')}"`
+}
+
+/**
+ * Shell that reads `SHOW GLOBAL VARIABLES` lines on stdin and fails (exit 6) naming every setting
+ * the server adjusted instead of keeping it: a value it adjusts would make every run change it again.
+ */
+function keptCheck(dynamic: readonly Setting[]): string {
+  const wanted = dynamic.map((s) => `w[${awkString(s.variable)}] = ${awkString(s.live)}`).join('; ')
+  const program = [
+    `BEGIN { FS = "\\t"; ${wanted} }`,
+    '{ v = tolower($2); gsub(/^ +| +$/, "", v); got[tolower($1)] = v }',
+    'END { for (k in w) { g = (k in got) ? got[k] : "?"; if (g != w[k]) bad = bad sprintf("%s%s to %s (wanted %s)", bad == "" ? "" : ", ", k, g, w[k]) }',
+    '  if (bad != "") { print "havn: the server adjusted " bad "; pick a value the server accepts as is" > "/dev/stderr"; exit 6 } }',
+  ].join('\n')
+  return `awk ${shQuote(program)}`
 }
 
 /** What {@link staticSettings} needs besides the settings. */
@@ -131,20 +139,9 @@ export function staticSettings(settings: readonly Setting[], opts: StaticOptions
         : { resource, action: 'update', field: 'restart', before: `running with ${running}`, after: `restart pending (allowRestart: false): ${wanted}` }
       return {
         changes: [change],
-        // The handler restarts; this exec only records the notification on the host, so it survives a dying run.
-        ...(opts.allowRestart
-          ? {
-              async apply(remote) {
-                const res = await remote.exec(':', { display: `notify ${opts.restart.name}` })
-                if (res.code !== 0) throw new Error(`host ${remote.host}: recording the restart notification exited ${res.code}: ${tail(res.stderr)}`)
-              },
-            }
-          : {}),
+        // The handler restarts; this command only records the notification on the host, so it survives a dying run.
+        ...(opts.allowRestart ? { commands: [{ script: ':', display: `notify ${opts.restart.name}` }] } : {}),
       }
     },
   })
-}
-
-function tail(text: string): string {
-  return text.trim().split('\n').slice(-5).join('\n')
 }

@@ -1,4 +1,4 @@
-import { command, defineFact, defineHandler, defineRole, file, packages, packagesState, secret, service, type StepResult } from 'havn'
+import { command, defineFact, defineHandler, defineRole, file, packages, packagesState, pendingChanges, secret, service } from 'havn'
 import { clusterDir, renderHba, renderWanConf, SNAKEOIL, sslPaths, wanConfPath, wanSettings } from './render.ts'
 import { defaults, schema, type PostgresWanTuningVars } from './schema.ts'
 import { ensureUsers, restartWhenPending, type UserSpec } from './steps.ts'
@@ -39,10 +39,6 @@ function majorVersion(state: { readonly packages: Readonly<Record<string, { read
   return v
 }
 
-function pending(r: StepResult | undefined): boolean {
-  return r?.status === 'would-change' || r?.status === 'uncertain'
-}
-
 /**
  * PostgreSQL behind a WireGuard hub, tuned for WAN clients (seed 001): keepalives, memory, SSL,
  * SCRAM, `listen_addresses` on the tunnel address, a pg_hba.conf that admits only the listed
@@ -57,10 +53,13 @@ export default defineRole<PostgresWanTuningVars>({
   async run(v, host) {
     const version = v.version ?? majorVersion(await host.fact(packagesState, ['postgresql'], false), host.name)
     const dir = clusterDir(version, v.cluster)
-    const pkg = v.installPackage ? await packages({ names: ['postgresql', 'ssl-cert'] }) : undefined
-    // Installing creates and starts the cluster; an explicit start would be predicted in a check run but do nothing in the run.
-    const started = pkg?.changed ? undefined : await service({ name: 'postgresql', state: 'started' })
-    const expectRunning = !pending(pkg) && !pending(started)
+    if (v.installPackage) await packages({ names: ['postgresql', 'ssl-cert'] })
+    // Installing creates and starts the cluster (also an install a check run only predicts): then this changes nothing.
+    await service({ name: 'postgresql', state: 'started' })
+    // Changes earlier steps make but the host does not show yet: a cluster the install creates or the
+    // start brings up (nothing to ask it before), and the snakeoil pair ssl-cert makes.
+    const pending = await host.fact(pendingChanges)
+    const expectRunning = !pending.includes('package:postgresql') && !pending.includes('service:postgresql')
     configured.set(host.name, { version, cluster: v.cluster })
 
     let ssl: { cert: string; key: string } = SNAKEOIL
@@ -68,16 +67,17 @@ export default defineRole<PostgresWanTuningVars>({
       ssl = sslPaths(version, v.cluster)
       await file({ path: ssl.cert, content: v.sslCert, mode: 0o644, owner: 'postgres', group: 'postgres', notify: [reloadPostgres] })
       await file({ path: ssl.key, content: v.sslKey, mode: 0o600, owner: 'postgres', group: 'postgres', sensitive: true, notify: [reloadPostgres] })
-    } else if (!pkg?.changed) {
+    } else if (!pending.includes('package:ssl-cert')) {
       // ssl-cert makes the snakeoil pair on install; this only restores it if it was removed.
       await command('make-ssl-cert generate-default-snakeoil', { creates: SNAKEOIL.key, name: `snakeoil certificate ${SNAKEOIL.cert}` })
     }
 
     await file({ path: wanConfPath(version, v.cluster), content: renderWanConf(wanSettings(v, ssl)), mode: 0o644, owner: 'postgres', group: 'postgres', notify: [reloadPostgres] })
-    // On install Debian writes pg_hba.conf as postgres:postgres 0640 already; naming the attributes
+    // Debian's install writes pg_hba.conf as postgres:postgres 0640 already; naming the attributes
     // only once it exists keeps a check run's prediction (no file yet) equal to what the run changes.
-    const hbaAttrs = pkg?.changed ? {} : { mode: 0o640, owner: 'postgres', group: 'postgres' }
-    await file({ path: `${dir}/pg_hba.conf`, content: renderHba(v.allowedPeers), ...hbaAttrs, notify: [reloadPostgres] })
+    const hba = `${dir}/pg_hba.conf`
+    const hbaAttrs = pending.includes('package:postgresql') ? {} : { mode: 0o640, owner: 'postgres', group: 'postgres' }
+    await file({ path: hba, content: renderHba(v.allowedPeers), ...hbaAttrs, notify: [reloadPostgres] })
 
     if (v.users.length > 0) {
       const users: UserSpec[] = v.users.map((u) => {

@@ -18,10 +18,6 @@ export interface ClusterRef {
   readonly expectRunning: boolean
 }
 
-function tail(text: string): string {
-  return text.trim().split('\n').slice(-5).join('\n')
-}
-
 async function readCluster(ctx: PlanContext, ref: ClusterRef, settings: readonly string[], roles: readonly string[]): Promise<LiveCluster | undefined> {
   const live = await ctx.fact(liveCluster, ref.version, ref.cluster, settings, roles)
   if (live.reachable) return live
@@ -79,13 +75,12 @@ export function ensureUsers(ref: ClusterRef, users: readonly UserSpec[]): Promis
       }
       if (changes.length === 0) return { changes: [] }
       const display = `psql as postgres: ${shown.join('; ')}`
+      // The port is the running cluster's; only a check run plans without one, and it runs nothing.
+      const port = live?.port ?? `$(pg_lsclusters -h ${shQuote(ref.version)} ${shQuote(ref.cluster)} | awk '{print $3}')`
       return {
         changes,
-        async apply(remote) {
-          const port = live?.port ?? (await remote.exec(`pg_lsclusters -h ${ref.version} ${ref.cluster}`, { display: 'pg_lsclusters' })).stdout.split(/\s+/)[2]
-          const res = await remote.exec(`port=${Number(port) || 5432}\n${PSQL_SH}`, { display, stdin: `${sql.join('\n')}\n` })
-          if (res.code !== 0) throw new Error(`host ${remote.host}: ${display} exited ${res.code}: ${tail(res.stderr || res.stdout)}`)
-        },
+        // The statements (with the SCRAM verifiers) travel on stdin only.
+        commands: [{ script: `port=${port}\n${PSQL_SH}`, display, stdin: `${sql.join('\n')}\n`, sensitiveStdin: true }],
       }
     },
   })
@@ -130,11 +125,8 @@ export function restartWhenPending(version: string, cluster: string): Promise<St
       const display = `pg_ctlcluster ${version} ${cluster} restart`
       return {
         changes: [{ resource: `postgres:cluster/${version}/${cluster}`, action: 'update', field: 'restart', before: `pending restart: ${names.join(', ')}`, after: 'restarted' }],
-        async apply(remote) {
-          // Output goes to a file: the restarted postmaster must not hold the SSH channel's pipes open.
-          const res = await remote.exec(`t=$(mktemp) || exit 1\npg_ctlcluster ${shQuote(version)} ${shQuote(cluster)} restart </dev/null >"$t" 2>&1; rc=$?; cat "$t" >&2; rm -f "$t"; exit $rc`, { display })
-          if (res.code !== 0) throw new Error(`host ${remote.host}: ${display} exited ${res.code}: ${tail(res.stderr)}`)
-        },
+        // Output goes to a file: the restarted postmaster must not hold the SSH channel's pipes open.
+        commands: [{ script: `t=$(mktemp) || exit 1\npg_ctlcluster ${shQuote(version)} ${shQuote(cluster)} restart </dev/null >"$t" 2>&1; rc=$?; cat "$t" >&2; rm -f "$t"; exit $rc`, display }],
       }
     },
   })

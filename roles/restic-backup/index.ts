@@ -1,4 +1,4 @@
-import { absent, defineRole, directory, file, osInfo, packages, secret, service, serviceStatus, systemdUnit, type Secret, type StepResult } from 'havn'
+import { absent, defineRole, directory, file, osInfo, packages, pendingChanges, secret, service, systemdUnit, type Secret } from 'havn'
 import {
   BACKUP_PATH,
   CONF_DIR,
@@ -24,10 +24,8 @@ import {
 import { initRepository } from './init-step.ts'
 import { defaults, schema, type ResticBackupVars } from './schema.ts'
 
-/** A change a check run predicted but did not make: the host still holds the old state. */
-function isPrediction(step: StepResult): boolean {
-  return step.status === 'would-change' || step.status === 'uncertain'
-}
+/** The files whose content the repository guard depends on. */
+const SETTINGS = [PASSWORD_PATH, ENV_PATH, IDENTITY_PATH, KNOWN_HOSTS_PATH, WRAPPER_PATH].map((p) => `file:${p}`)
 
 /**
  * Inventory YAML cannot carry a `secret()`, so a secret var may arrive as a plain string: wrap it,
@@ -54,11 +52,10 @@ export default defineRole<ResticBackupVars>({
     const password = asSecret(v.password)
     const s3Secret = v.s3SecretAccessKey === undefined ? undefined : asSecret(v.s3SecretAccessKey)
 
-    const pkg = await packages({ names: ['restic', ...(sftp ? ['openssh-client'] : []), ...(systemd ? [] : ['cron'])] })
+    await packages({ names: ['restic', ...(sftp ? ['openssh-client'] : []), ...(systemd ? [] : ['cron'])] })
     await directory({ path: CONF_DIR, mode: 0o700, owner: 'root', group: 'root' })
-    const settings: StepResult[] = []
-    settings.push(await file({ path: PASSWORD_PATH, content: password, mode: 0o600, owner: 'root', group: 'root' }))
-    settings.push(await file({
+    await file({ path: PASSWORD_PATH, content: password, mode: 0o600, owner: 'root', group: 'root' })
+    await file({
       path: ENV_PATH,
       content: renderEnv(v, s3Secret?.reveal()),
       mode: 0o600,
@@ -66,19 +63,20 @@ export default defineRole<ResticBackupVars>({
       group: 'root',
       sensitive: s3Secret !== undefined,
       validate: 'sh -n %s',
-    }))
+    })
     await file({ path: EXCLUDES_PATH, content: renderExcludes(v), mode: 0o644 })
     if (v.sftpIdentity !== undefined) {
       const key = asSecret(v.sftpIdentity).reveal()
       // OpenSSH rejects a private key whose last line lacks its newline.
-      settings.push(await file({ path: IDENTITY_PATH, content: secret(key.endsWith('\n') ? key : `${key}\n`), mode: 0o600, owner: 'root', group: 'root' }))
+      await file({ path: IDENTITY_PATH, content: secret(key.endsWith('\n') ? key : `${key}\n`), mode: 0o600, owner: 'root', group: 'root' })
     }
-    if (v.knownHosts.length > 0) settings.push(await file({ path: KNOWN_HOSTS_PATH, content: renderKnownHosts(v), mode: 0o644 }))
-    settings.push(await file({ path: WRAPPER_PATH, content: renderWrapper(sftpCommand(v)), mode: 0o755, validate: 'sh -n %s' }))
+    if (v.knownHosts.length > 0) await file({ path: KNOWN_HOSTS_PATH, content: renderKnownHosts(v), mode: 0o644 })
+    await file({ path: WRAPPER_PATH, content: renderWrapper(sftpCommand(v)), mode: 0o755, validate: 'sh -n %s' })
     await file({ path: BACKUP_PATH, content: renderBackupScript(v), mode: 0o755, validate: 'sh -n %s' })
 
-    // A predicted install or settings change leaves the host as it was, so its guard would ask the old setup.
-    await initRepository(isPrediction(pkg) || settings.some(isPrediction))
+    // restic, or settings, that earlier steps have yet to bring: asking the guard now would ask the old setup.
+    const pending = await host.fact(pendingChanges)
+    await initRepository(pending.some((r) => r === 'package:restic' || SETTINGS.includes(r)))
 
     if (systemd) {
       await systemdUnit({ name: `${UNIT}.service`, content: renderServiceUnit() })
@@ -88,9 +86,7 @@ export default defineRole<ResticBackupVars>({
       return
     }
     await file({ path: CRON_PATH, content: renderCron(v), mode: 0o644 })
-    // Debian's cron package starts and enables cron when it is installed. A check run that only
-    // predicts the install cannot see that, so asking then would predict changes the run never makes.
-    if (isPrediction(pkg) && !(await host.fact(serviceStatus, 'cron')).exists) return
+    // Debian's cron package starts and enables cron when it is installed: then this changes nothing.
     await service({ name: 'cron', state: 'started', enabled: true })
   },
 })

@@ -5,9 +5,10 @@ const INIT = `${WRAPPER_PATH} init`
 const NAME = 'initialise the restic repository'
 
 /**
- * Initialises the repository unless `restic cat config` already succeeds. `settingsPending` says a
- * check run predicted (but did not write) new repository settings: the guard would then ask the
- * old repository, so the step is reported as uncertain instead of guessed either way.
+ * Initialises the repository unless `restic cat config` already succeeds. `settingsPending` says
+ * restic or its settings are changed by earlier steps but not yet on the host (a check run's
+ * pending changes): the guard would then ask the old setup, so the step is reported as uncertain
+ * instead of guessed either way.
  */
 export async function initRepository(settingsPending: boolean): Promise<StepResult> {
   if (!settingsPending) return command(INIT, { name: NAME, unless: `${WRAPPER_PATH} cat config >/dev/null 2>&1` })
@@ -17,13 +18,9 @@ export async function initRepository(settingsPending: boolean): Promise<StepResu
       return {
         changes: [{ resource: `command:${INIT}`, action: 'run' }],
         uncertain: 'whether the repository is already initialised can only be asked once the new repository settings are written',
-        // Only a check run gets here (settings are pending only in predictions), so this never runs;
+        // Only a check run gets here (a host never has pending changes), so this never runs;
         // if it ever did, initialising is still correct: restic refuses to init an existing repository.
-        async apply(remote) {
-          const res = await remote.exec(INIT, { display: INIT })
-          if (res.code !== 0) throw new Error(`${remote.host}: '${INIT}' exited ${res.code}: ${res.stderr.trim().split('\n').slice(-5).join('\n')}`)
-          return { stdout: res.stdout, stderr: res.stderr }
-        },
+        commands: [{ script: INIT, display: INIT, reportOutput: true }],
       }
     },
   })

@@ -21,7 +21,7 @@ function octal(mode: number): string {
  * The step a check run shows for a config whose peers' keys do not exist yet: the same resource
  * and fields `file` would change, reported as uncertain with the reason, and a diff with
  * placeholders. It never writes: a real run only gets here when a peer published no key (its key
- * file is broken), and then fails naming it rather than write a placeholder.
+ * file is broken), and then fails naming it (as a missing resource) rather than write a placeholder.
  */
 export function configWithPendingKeys(args: PendingConfigArgs): Promise<StepResult> {
   const { path, content, mode } = args
@@ -40,13 +40,7 @@ export function configWithPendingKeys(args: PendingConfigArgs): Promise<StepResu
       } else {
         throw new Error(`${path} exists but is not a regular file`)
       }
-      return {
-        changes,
-        uncertain: args.reason,
-        async apply() {
-          throw new Error(`${path} not written: ${args.failure}`)
-        },
-      }
+      return { changes, uncertain: args.reason, missing: `${path} not written: ${args.failure}` }
     },
   })
 }

@@ -1,7 +1,7 @@
 import { AuthError, BecomeError, CommandFailedError, CommandTimeoutError, exitText, HostKeyError, UnreachableError } from '../connection/errors.ts'
 import { InputError } from '../engine/errors.ts'
 import { HostLockedError } from '../engine/lock.ts'
-import { MissingResourceError } from '../engine/step.ts'
+import { DriftError, MissingResourceError } from '../engine/step.ts'
 import { UnsupportedPlatformError } from '../engine/platforms.ts'
 import type { ErrorInfo } from '../engine/events.ts'
 
@@ -18,6 +18,7 @@ export function classifyError(err: unknown): ErrorInfo {
   if (err instanceof InputError) return { kind: 'input', message: err.message }
   if (err instanceof HostLockedError) return { kind: 'locked', message: err.message }
   if (err instanceof MissingResourceError) return { kind: 'missing', message: err.message }
+  if (err instanceof DriftError) return { kind: 'drift', message: err.message }
   if (err instanceof UnsupportedPlatformError) return { kind: 'unsupported', message: err.message }
   return { kind: 'internal', message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }
 }

@@ -7,6 +7,8 @@ export const EXIT = {
   pending: 2,
   unreachable: 3,
   input: 4,
+  /** `havn apply`: the plan no longer matched on at least one host; nothing was changed on those hosts. */
+  drifted: 5,
   interrupted: 130,
 } as const
 

@@ -1,21 +1,29 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings'
+import { Command, InvalidArgumentError, Option, type OptionValues } from '@commander-js/extra-typings'
+import { HAVN_VERSION } from '../version.ts'
 
 // Heavy modules (ssh2, yaml, ajv, tsx) are imported inside the actions so `--help` stays fast.
 
 const program = new Command('havn')
   .description('Agentless, typed playbook runner: applies TypeScript roles to inventories over SSH.')
-  .version('0.1.0')
+  .version(HAVN_VERSION)
   .showHelpAfterError('(add --help for usage)')
   // Usage errors are invalid input: exit 4, as for a bad inventory. Set before subcommands so they inherit it.
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 4))
 
-function runOptions<Args extends unknown[]>(cmd: Command<Args>) {
+function runOptions<Args extends unknown[], Opts extends OptionValues>(cmd: Command<Args, Opts>) {
+  return connectionOptions(
+    cmd
+      .requiredOption('-i, --inventory <path>', 'inventory directory (hosts.yaml or index.ts) or file')
+      .option('--limit <pattern>', 'only these hosts: names, groups, globs, !exclusions, &intersections')
+      .option('--tags <tags>', 'run only plays and roles with one of these comma-separated tags (roles are tagged with their name)', parseList)
+      .option('--skip-tags <tags>', 'skip plays and roles with any of these comma-separated tags', parseList),
+  ).option('--detailed-exitcode', 'after an apply, exit 2 when something changed')
+}
+
+/** How to reach hosts and draw the run; `apply` takes only these, since the plan fixes the rest. */
+function connectionOptions<Args extends unknown[], Opts extends OptionValues>(cmd: Command<Args, Opts>) {
   return cmd
-    .requiredOption('-i, --inventory <path>', 'inventory directory (hosts.yaml or index.ts) or file')
-    .option('--limit <pattern>', 'only these hosts: names, groups, globs, !exclusions, &intersections')
-    .option('--tags <tags>', 'run only plays and roles with one of these comma-separated tags (roles are tagged with their name)', parseList)
-    .option('--skip-tags <tags>', 'skip plays and roles with any of these comma-separated tags', parseList)
     .option('--forks <n>', 'hosts run in parallel within a play (default: all, capped at 256)', parsePositiveInt)
     .addOption(new Option('--output <format>', 'human (TTY), line (CI) or json (NDJSON)').choices(['human', 'line', 'json'] as const))
     .option('--known-hosts <file>', 'known_hosts file (default: from ssh config, else ~/.ssh/known_hosts)')
@@ -26,7 +34,6 @@ function runOptions<Args extends unknown[]>(cmd: Command<Args>) {
     .option('--become-password-file <file>', 'read the sudo password from this file')
     .option('--connect-timeout <seconds>', 'give up connecting to a host after this long', parsePositiveInt, 10)
     .option('--command-timeout <seconds>', 'fail a remote command that runs longer (0: no limit)', parseNonNegativeInt, 0)
-    .option('--detailed-exitcode', 'after an apply, exit 2 when something changed')
     .option('--break-lock', 'remove a run lock left on a host by a crashed run')
 }
 
@@ -39,9 +46,28 @@ runOptions(program.command('run').argument('<playbook>', 'playbook file (.ts or 
   })
 
 runOptions(program.command('check').argument('<playbook>', 'playbook file (.ts or .js)').description('dry run with diffs (run --check --diff): report what would change; nothing on any host changes'))
+  .option('--out <file>', 'save the check as a plan file, for havn show and havn apply')
   .action(async (playbook, opts) => {
     const { runCommand } = await import('./run-command.ts')
     process.exitCode = await runCommand(playbook, { ...opts, check: true, diff: true })
+  })
+
+program
+  .command('show')
+  .argument('<plan>', 'plan file made by havn check --out')
+  .description('draw a saved plan as check drew it')
+  .addOption(new Option('--output <format>', 'human (TTY), line (CI) or json (NDJSON)').choices(['human', 'line', 'json'] as const))
+  .action(async (plan, opts) => {
+    const { showCommand } = await import('./plan-command.ts')
+    process.exitCode = await showCommand(plan, opts)
+  })
+
+connectionOptions(program.command('apply').argument('<plan>', 'plan file made by havn check --out').description('apply exactly a saved plan: hosts that no longer match it are left untouched'))
+  .option('--diff', 'show text changes as unified diffs')
+  .option('--detailed-exitcode', 'exit 2 when something changed')
+  .action(async (plan, opts) => {
+    const { applyCommand } = await import('./plan-command.ts')
+    process.exitCode = await applyCommand(plan, opts)
   })
 
 program
@@ -61,7 +87,8 @@ Exit codes:
   1    a step failed on at least one host
   2    check mode: changes are pending (after an apply too, with --detailed-exitcode)
   3    at least one host was unreachable, and nothing failed
-  4    invalid input (inventory, playbook or vars); no host was contacted
+  4    invalid input (inventory, playbook, vars, or a plan that is edited or out of date); no host was contacted
+  5    apply: the plan no longer matched on at least one host; nothing was changed on those hosts
   130  interrupted`)
 
 function parseList(value: string): string[] {

@@ -1,27 +1,24 @@
 import { connect, type ConnectOptions } from '../connection/index.ts'
 import { secretValues } from '../connection/quote.ts'
+import type { StepExpectation } from '../engine/context.ts'
 import type { Session } from '../engine/run.ts'
 import { runPlaybook } from '../engine/run.ts'
 import { setErrorClassifier } from '../engine/step.ts'
 import type { EngineHost } from '../engine/vars.ts'
-import type { RunEvent } from '../engine/events.ts'
+import type { HostRecap, RunEvent } from '../engine/events.ts'
+import type { Playbook } from '../engine/define.ts'
+import { osInfo } from '../facts/os.ts'
 import { loadInventory, selectHosts } from '../inventory/index.ts'
-import { createReporter, type OutputFormat } from '../output/reporter.ts'
+import type { Inventory } from '../inventory/types.ts'
+import { createReporter, type OutputFormat, type Reporter } from '../output/reporter.ts'
 import { classifyError } from './classify.ts'
 import { EXIT, exitCodeFor } from './exit-codes.ts'
 import { loadPlaybook } from './load-playbook.ts'
 import { reportInputError } from './report-error.ts'
 import { readBecomePassword, redact } from './secrets.ts'
 
-/** Options shared by `havn run` and `havn check`, as parsed from the command line. */
-export interface RunCommandOptions {
-  readonly inventory: string
-  readonly check: boolean
-  /** Show text changes as unified diffs. */
-  readonly diff: boolean
-  readonly limit?: string
-  readonly tags?: readonly string[]
-  readonly skipTags?: readonly string[]
+/** How to reach hosts and draw the run: the options every command that contacts hosts takes. */
+export interface ConnectionCommandOptions {
   readonly forks?: number
   readonly output?: OutputFormat
   readonly knownHosts?: string
@@ -32,73 +29,161 @@ export interface RunCommandOptions {
   readonly becomePasswordFile?: string
   readonly connectTimeout: number
   readonly commandTimeout: number
-  readonly detailedExitcode?: boolean
   readonly breakLock?: boolean
 }
 
-/** Loads and validates everything, runs the playbook, and returns the process exit code. */
-export async function runCommand(playbookPath: string, opts: RunCommandOptions): Promise<number> {
-  const secrets: string[] = []
+/** Options shared by `havn run` and `havn check`, as parsed from the command line. */
+export interface RunCommandOptions extends ConnectionCommandOptions {
+  readonly inventory: string
+  readonly check: boolean
+  /** Show text changes as unified diffs. */
+  readonly diff: boolean
+  readonly limit?: string
+  readonly tags?: readonly string[]
+  readonly skipTags?: readonly string[]
+  readonly detailedExitcode?: boolean
+  /** `check --out FILE`: save the check as a plan. */
+  readonly out?: string
+}
+
+/** A loaded and validated playbook and inventory, ready to run as often as a command needs. */
+export interface PreparedRun {
+  readonly playbook: Playbook
+  readonly playbookFile: string
+  readonly inventory: Inventory
+  /** Values to mask wherever they could appear (the become password). */
+  readonly secrets: readonly string[]
+  /** Runs the playbook once; `emit` gets every event with secrets already masked. */
+  execute(run: ExecuteOptions): Promise<{ recap: Record<string, HostRecap>; interrupted: boolean }>
+}
+
+/** What differs between the runs of one command (a check pass and the apply, for `havn apply`). */
+export interface ExecuteOptions {
+  readonly check: boolean
+  readonly emit: (e: RunEvent) => void
+  readonly limit?: string
+  /** Only these hosts, on top of `limit`. */
+  readonly only?: ReadonlySet<string>
+  readonly tags?: readonly string[]
+  readonly skipTags?: readonly string[]
+  readonly fingerprintKey?: Buffer
+  readonly expect?: StepExpectation
+}
+
+/** Loads the inventory and playbook side by side (an inventory error is reported first) and prepares running them. */
+export async function prepareRun(playbookPath: string, inventoryPath: string, opts: ConnectionCommandOptions, secrets: string[]): Promise<PreparedRun> {
+  const [inv, pb] = await Promise.allSettled([loadInventory(inventoryPath), loadPlaybook(playbookPath)])
+  if (inv.status === 'rejected') throw inv.reason
+  if (pb.status === 'rejected') throw pb.reason
+  const inventory = inv.value
+  const { playbook, file } = pb.value
+  const becomePassword = await readBecomePassword(opts)
+  if (becomePassword) secrets.push(becomePassword)
+  const connectOptions: ConnectOptions = {
+    knownHostsFile: opts.knownHosts,
+    acceptNewHostKeys: opts.acceptNewHostKeys ?? false,
+    sshConfigFile: opts.sshConfig,
+    identityFile: opts.identity,
+    connectTimeoutMs: opts.connectTimeout * 1000,
+    commandTimeoutMs: opts.commandTimeout * 1000,
+    becomePassword,
+  }
+  setErrorClassifier(classifyError)
+  return {
+    playbook,
+    playbookFile: file,
+    inventory,
+    secrets,
+    async execute(run) {
+      const limited = run.limit ? new Set(selectHosts(inventory, run.limit, '--limit')) : undefined
+      // First Ctrl-C: start nothing new, let steps in flight finish, print the recap. Second: leave now.
+      const interrupt = new AbortController()
+      const onSigint = () => {
+        if (interrupt.signal.aborted) process.exit(EXIT.interrupted)
+        process.stderr.write('havn: interrupted; finishing steps in flight (Ctrl-C again to quit at once)\n')
+        interrupt.abort()
+      }
+      process.on('SIGINT', onSigint)
+      // Last line of defence: modules mask secrets themselves, but nothing secret may leave the engine.
+      const emit = (e: RunEvent) => {
+        const known = [...secrets, ...secretValues()]
+        run.emit(known.length ? (JSON.parse(redact(JSON.stringify(e), known.map(jsonEscaped))) as RunEvent) : e)
+      }
+      const { recap } = await runPlaybook({
+        playbook,
+        playbookFile: file,
+        hosts: inventory.hosts as ReadonlyMap<string, EngineHost>,
+        select: (pattern, where) => selectHosts(inventory, pattern, where).filter((h) => (!limited || limited.has(h)) && (!run.only || run.only.has(h))),
+        check: run.check,
+        connect: (host) => openSession(host, connectOptions),
+        classify: classifyError,
+        emit,
+        forks: opts.forks,
+        breakLock: opts.breakLock,
+        tags: run.tags,
+        skipTags: run.skipTags,
+        signal: interrupt.signal,
+        platformOf: (host) => host.fact(osInfo),
+        ...(run.fingerprintKey ? { fingerprintKey: run.fingerprintKey } : {}),
+        ...(run.expect ? { expect: run.expect } : {}),
+      }).finally(() => process.off('SIGINT', onSigint))
+      return { recap, interrupted: interrupt.signal.aborted }
+    },
+  }
+}
+
+/** The reporter the options ask for, writing to stdout. */
+export function stdoutReporter(output: OutputFormat | undefined, diff: boolean): Promise<Reporter> {
+  const tty = process.stdout.isTTY === true
+  return createReporter(output ?? (tty ? 'human' : 'line'), (t) => process.stdout.write(t), { tty, color: tty && !process.env.NO_COLOR, diff })
+}
+
+/** Runs a command body; invalid input exits 4 with its problems listed, anything else is an internal error with secrets masked. */
+export async function guarded(secrets: readonly string[], body: () => Promise<number>): Promise<number> {
   try {
-    // Loaded side by side (reading YAML overlaps compiling the playbook); an inventory error is reported first.
-    const [inv, pb] = await Promise.allSettled([loadInventory(opts.inventory), loadPlaybook(playbookPath)])
-    if (inv.status === 'rejected') throw inv.reason
-    if (pb.status === 'rejected') throw pb.reason
-    const inventory = inv.value
-    const { playbook, file } = pb.value
-    const limited = opts.limit ? new Set(selectHosts(inventory, opts.limit, '--limit')) : undefined
-    const becomePassword = await readBecomePassword(opts)
-    if (becomePassword) secrets.push(becomePassword)
-
-    const tty = process.stdout.isTTY === true
-    const reporter = await createReporter(opts.output ?? (tty ? 'human' : 'line'), (t) => process.stdout.write(t), { tty, color: tty && !process.env.NO_COLOR, diff: opts.diff })
-    // Last line of defence: modules mask secrets themselves, but nothing secret may reach a reporter.
-    const emit = (e: RunEvent) => {
-      const known = [...secrets, ...secretValues()]
-      reporter.onEvent(known.length ? (JSON.parse(redact(JSON.stringify(e), known.map(jsonEscaped))) as RunEvent) : e)
-    }
-
-    const connectOptions: ConnectOptions = {
-      knownHostsFile: opts.knownHosts,
-      acceptNewHostKeys: opts.acceptNewHostKeys ?? false,
-      sshConfigFile: opts.sshConfig,
-      identityFile: opts.identity,
-      connectTimeoutMs: opts.connectTimeout * 1000,
-      commandTimeoutMs: opts.commandTimeout * 1000,
-      becomePassword,
-    }
-    setErrorClassifier(classifyError)
-    // First Ctrl-C: start nothing new, let steps in flight finish, print the recap. Second: leave now.
-    const interrupt = new AbortController()
-    const onSigint = () => {
-      if (interrupt.signal.aborted) process.exit(EXIT.interrupted)
-      process.stderr.write('havn: interrupted; finishing steps in flight (Ctrl-C again to quit at once)\n')
-      interrupt.abort()
-    }
-    process.on('SIGINT', onSigint)
-    const { recap } = await runPlaybook({
-      playbook,
-      playbookFile: file,
-      hosts: inventory.hosts as ReadonlyMap<string, EngineHost>,
-      select: (pattern, where) => selectHosts(inventory, pattern, where).filter((h) => !limited || limited.has(h)),
-      check: opts.check,
-      connect: (host) => openSession(host, connectOptions),
-      classify: classifyError,
-      emit,
-      forks: opts.forks,
-      breakLock: opts.breakLock,
-      tags: opts.tags,
-      skipTags: opts.skipTags,
-      signal: interrupt.signal,
-    }).finally(() => process.off('SIGINT', onSigint))
-    await reporter.close()
-    if (interrupt.signal.aborted) return EXIT.interrupted
-    return exitCodeFor(recap, { check: opts.check, detailed: opts.detailedExitcode ?? false })
+    return await body()
   } catch (err) {
     if (reportInputError(err)) return EXIT.input
     process.stderr.write(`havn: internal error: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err), [...secrets, ...secretValues()])}\n`)
     return EXIT.failed
   }
+}
+
+/** Loads and validates everything, runs the playbook, and returns the process exit code. */
+export async function runCommand(playbookPath: string, opts: RunCommandOptions): Promise<number> {
+  const secrets: string[] = []
+  return guarded(secrets, async () => {
+    const prepared = await prepareRun(playbookPath, opts.inventory, opts, secrets)
+    const reporter = await stdoutReporter(opts.output, opts.diff)
+    const saving = opts.out === undefined
+      ? undefined
+      : await import('../plan/record.ts').then((m) =>
+          m.planRecorder({
+            out: opts.out as string,
+            playbookFile: prepared.playbookFile,
+            inventory: opts.inventory,
+            options: { ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.tags ? { tags: [...opts.tags] } : {}), ...(opts.skipTags ? { skipTags: [...opts.skipTags] } : {}) },
+          }),
+        )
+    const { recap, interrupted } = await prepared.execute({
+      check: opts.check,
+      emit: (e) => {
+        reporter.onEvent(e)
+        saving?.record(e)
+      },
+      limit: opts.limit,
+      tags: opts.tags,
+      skipTags: opts.skipTags,
+      ...(saving ? { fingerprintKey: saving.key } : {}),
+    })
+    await reporter.close()
+    if (interrupted) return EXIT.interrupted
+    if (saving) {
+      await saving.save()
+      process.stderr.write(`havn: plan saved to ${opts.out}; apply it with: havn apply ${opts.out}\n`)
+    }
+    return exitCodeFor(recap, { check: opts.check, detailed: opts.detailedExitcode ?? false })
+  })
 }
 
 async function openSession(host: EngineHost, opts: ConnectOptions): Promise<Session> {

@@ -103,3 +103,14 @@ export function sh(strings: TemplateStringsArray, ...values: unknown[]): ShellCo
   })
   return { script, display }
 }
+
+/**
+ * Removes a secret from text a host sent back (a validator may echo the file): the whole value and
+ * every line of it long enough to be recognisable.
+ */
+export function scrubSecret(text: string, secretText: string | undefined): string {
+  if (!secretText) return text
+  let out = text.replaceAll(secretText, '***')
+  for (const line of new Set(secretText.split('\n').map((l) => l.trim()))) if (line.length >= 6) out = out.replaceAll(line, '***')
+  return out
+}

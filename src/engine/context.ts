@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { Emit } from './events.ts'
+import type { Change, Emit } from './events.ts'
 import type { Host, HostInfo } from './define.ts'
 import type { FactCache } from './facts.ts'
 
@@ -25,6 +25,12 @@ export interface Remote {
   exec(script: string, opts?: RemoteExecOptions): Promise<Executed>
 }
 
+/**
+ * Compares a step, as just planned and before anything of it is applied, with the step a saved
+ * plan holds at the same place on that host; returns the differences (none when it matches).
+ */
+export type StepExpectation = (host: string, step: string, changes: readonly Change[]) => readonly string[]
+
 /** Everything a step needs about the host it runs on. The check flag is the engine's alone. */
 export interface HostRun {
   readonly host: HostInfo
@@ -40,6 +46,10 @@ export interface HostRun {
   readonly notified: Set<string>
   /** The host as handlers get it. */
   readonly handle: Host
+  /** Set when planned facts are to be fingerprinted (plans to be saved or checked against). */
+  readonly fingerprintKey?: Buffer
+  /** Set when the run must apply exactly a saved plan: the differences of a step from it, empty when it matches. */
+  readonly expect?: StepExpectation
   /**
    * The change of an earlier step still being made on the host (see StepPlan.detachable):
    * resolves once it is made and reported, rejects with its StepFailedError.

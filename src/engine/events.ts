@@ -18,7 +18,7 @@ export interface Change {
 
 /** What a failed step or host carries so the user can act on it. */
 export interface ErrorInfo {
-  readonly kind: 'unreachable' | 'auth' | 'host-key' | 'command' | 'timeout' | 'become' | 'locked' | 'missing' | 'input' | 'unsupported' | 'internal'
+  readonly kind: 'unreachable' | 'auth' | 'host-key' | 'command' | 'timeout' | 'become' | 'locked' | 'missing' | 'input' | 'unsupported' | 'drift' | 'internal'
   readonly message: string
   readonly command?: string
   readonly exitCode?: number
@@ -57,6 +57,8 @@ export type RunEvent =
       readonly stderr?: string
       readonly reason?: string
       readonly error?: ErrorInfo
+      /** Keyed hash of every fact the step was planned from (only when the run was given a key). */
+      readonly fingerprint?: string
     }
   | { readonly type: 'host:unreachable'; readonly host: string; readonly error: ErrorInfo }
   | { readonly type: 'host:end'; readonly host: string; readonly play: string; readonly failed: boolean }

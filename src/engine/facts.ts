@@ -30,6 +30,19 @@ export function predict<A extends readonly unknown[], T>(fact: Fact<A, T>, args:
 }
 
 /**
+ * The resources (`package:restic`, `file:/etc/x`, `service:mariadb`) that earlier steps of this
+ * run will change but have not changed on the host yet. A host never has any (a made change is
+ * already there), so reading it costs only a no-op; in a check run every predicted change adds its
+ * resources, so a role can plan on what those changes bring (a server an install will start, a
+ * repository whose settings are about to be written) without asking which mode it runs in.
+ */
+export const pendingChanges = defineFact({
+  name: 'engine.pendingChanges',
+  command: () => ':',
+  parse: (): readonly string[] => [],
+})
+
+/**
  * Per-host fact cache. Reads are lazy and shared between concurrent callers; the whole cache is
  * dropped after any change on the host, and in check runs predictions stand in for real reads.
  * Views made with `as()` read through another remote (e.g. with become) under their own keys,
@@ -69,9 +82,13 @@ export class FactCache {
     this.entries.clear()
   }
 
-  /** Records what facts will read after a change that a check run does not make. */
-  assume(predictions: readonly Prediction[]): void {
+  /** Records what facts will read after a change that a check run does not make, and its resources as pending. */
+  assume(predictions: readonly Prediction[], resources: readonly string[] = []): void {
     for (const p of predictions) this.entries.set(this.key(p.key), Promise.resolve(p.value))
+    if (resources.length === 0) return
+    const key = this.key(factKey(pendingChanges, []))
+    const earlier = (this.entries.get(key) as Promise<readonly string[]> | undefined) ?? Promise.resolve([])
+    this.entries.set(key, earlier.then((list) => [...new Set([...list, ...resources])]))
   }
 
   private key(factKeyText: string): string {

@@ -1,5 +1,5 @@
 import { Limiter } from '../connection/limiter.ts'
-import { settled, withHost, type HostRun, type Remote } from './context.ts'
+import { settled, withHost, type HostRun, type Remote, type StepExpectation } from './context.ts'
 import type { Host, Playbook, Play } from './define.ts'
 import type { Emit, ErrorInfo, HostRecap, RunEvent } from './events.ts'
 import { FactCache } from './facts.ts'
@@ -9,8 +9,7 @@ import { RecapBuilder } from './recap.ts'
 import { InterruptedError, StepFailedError } from './step.ts'
 import { bindPlay, type BoundRole, type EngineHost } from './vars.ts'
 import { batchesOf } from './batches.ts'
-import { osInfo } from '../facts/os.ts'
-import { supports, UnsupportedPlatformError } from './platforms.ts'
+import { supports, UnsupportedPlatformError, type PlatformIdentity } from './platforms.ts'
 
 /** A connected host; closed by the engine when the run ends. */
 export interface Session extends Remote {
@@ -39,6 +38,12 @@ export interface RunOptions {
   readonly tags?: readonly string[]
   /** Skip plays and roles carrying any of these tags. */
   readonly skipTags?: readonly string[]
+  /** Fingerprint the facts of every step with this key (for plans that are saved or checked against). */
+  readonly fingerprintKey?: Buffer
+  /** Apply exactly a saved plan: every step is compared with it before anything of it is applied. */
+  readonly expect?: StepExpectation
+  /** Reads what a host runs, for roles that declare `platforms`; without it they are not checked. */
+  readonly platformOf?: (host: Host) => Promise<PlatformIdentity>
 }
 
 /** Default cap on parallel hosts when `--forks` is not given. */
@@ -199,13 +204,15 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
       },
       notified: state.notified,
       handle,
+      ...(opts.fingerprintKey ? { fingerprintKey: opts.fingerprintKey } : {}),
+      ...(opts.expect ? { expect: opts.expect } : {}),
     }
     let failed = false
     try {
       await withHost(run, async () => {
         if (!platformsChecked.has(host.name)) {
           platformsChecked.add(host.name)
-          await checkPlatforms(host.name, prepared.slice(prepared.indexOf(p)), handle)
+          if (opts.platformOf) await checkPlatforms(host.name, prepared.slice(prepared.indexOf(p)), () => opts.platformOf!(handle))
         }
         for (const bound of p.roles.get(host.name) ?? []) {
           run.role = bound.use.role.name
@@ -238,10 +245,10 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
  * Fails the host, before its first play changes anything, when a role that any of `plays` runs on
  * it declares platforms and the host runs none of them.
  */
-async function checkPlatforms(host: string, plays: readonly PreparedPlay[], handle: Host): Promise<void> {
+async function checkPlatforms(host: string, plays: readonly PreparedPlay[], platform: () => Promise<PlatformIdentity>): Promise<void> {
   const roles = plays.flatMap((p) => (p.roles.get(host) ?? []).map((b) => b.use.role)).filter((r) => r.platforms !== undefined)
   if (roles.length === 0) return
-  const os = await handle.fact(osInfo)
+  const os = await platform()
   const refused = roles.find((r) => !supports(r.platforms!, os))
   if (refused) throw new UnsupportedPlatformError(refused.name, host, os, refused.platforms!)
 }

@@ -1,7 +1,10 @@
+import { createHmac } from 'node:crypto'
+import { CommandFailedError } from '../connection/errors.ts'
+import { scrubSecret, type ShellCommand } from '../connection/quote.ts'
 import { currentHost, type Remote, settled } from './context.ts'
 import type { HostInfo } from './define.ts'
 import type { Change, ErrorInfo, StepStatus } from './events.ts'
-import type { Fact, Prediction } from './facts.ts'
+import { factKey, type Fact, type Prediction } from './facts.ts'
 import { recordNotifications, type Handler } from './handlers.ts'
 
 /** What a planner may do: read facts of its host. It cannot change anything. */
@@ -10,11 +13,26 @@ export interface PlanContext {
   fact<A extends readonly unknown[], T>(fact: Fact<A, T>, ...args: A): Promise<T>
 }
 
-/** What a module decided after reading the host: the changes, and how to make them. */
+/**
+ * One command a plan runs on its host. Plain data: the script holds no secret (secret content
+ * travels on stdin), so a plan can be shown, saved and compared before anything runs.
+ */
+export interface PlannedCommand extends ShellCommand {
+  /** Bytes for the command's stdin, such as a file's new content. */
+  readonly stdin?: string
+  /** The stdin is secret: it is removed from the command's output and from any error. */
+  readonly sensitiveStdin?: boolean
+  /** Exit codes that count as success; default `[0]`. */
+  readonly okCodes?: readonly number[]
+  /** The command's stdout and stderr go to the report (a user's command); by default only a failure shows them. */
+  readonly reportOutput?: boolean
+}
+
+/** What a module decided after reading the host: the changes, and the commands that make them. */
 export interface StepPlan {
   readonly changes: readonly Change[]
-  /** Makes the changes, ideally in one command; returns output worth showing. Never called in check mode. */
-  readonly apply?: (remote: Remote) => Promise<{ readonly stdout?: string; readonly stderr?: string } | void>
+  /** Run in order by the engine, never in check mode; the first that fails stops the step with a command error. */
+  readonly commands?: readonly PlannedCommand[]
   /** Facts as they will read after the change, so later steps of a check run see the planned state. */
   readonly predict?: readonly Prediction[]
   /**
@@ -28,8 +46,8 @@ export interface StepPlan {
   readonly uncertain?: string
   /**
    * The resource the step acts on does not exist (a service whose package is not installed yet).
-   * Applying fails with this message; a check run that predicted earlier changes on the host
-   * reports would-change instead, because one of those changes may create it.
+   * Applying fails with this message; a check run reports would-change instead when it predicted
+   * earlier changes on the host (one of them may create it), and uncertain whenever `uncertain` says why.
    */
   readonly missing?: string
 }
@@ -70,6 +88,22 @@ export class InterruptedError extends Error {
   }
 }
 
+/** A step no longer matches the saved plan being applied; nothing of it was applied. */
+export class DriftError extends Error {
+  override readonly name = 'DriftError'
+  readonly differences: readonly string[]
+  constructor(differences: readonly string[]) {
+    super(`the host no longer matches the plan, so this step and the rest of the host were not applied:\n${differences.map((d) => `  ${d}`).join('\n')}`)
+    this.differences = differences
+  }
+}
+
+/** A keyed hash of the facts a step read, in a stable order: equal facts give equal fingerprints. */
+function fingerprintOf(key: Buffer, reads: ReadonlyMap<string, unknown>): string {
+  const entries = [...reads].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return createHmac('sha256', key).update(JSON.stringify(entries)).digest('hex').slice(0, 32)
+}
+
 /** A planner found that the resource it manages does not exist. */
 export class MissingResourceError extends Error {
   override readonly name = 'MissingResourceError'
@@ -93,8 +127,14 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
     throw new InterruptedError()
   }
   const base = { host: run.host.name, role: run.role, step: spec.name }
+  const reads = run.fingerprintKey ? new Map<string, unknown>() : undefined
+  const read: PlanContext['fact'] = async (fact, ...args) => {
+    const value = await run.facts.read(fact, args)
+    reads?.set(factKey(fact, args), value)
+    return value
+  }
   // Planning starts at once: its reads queue on the host behind a change still in flight.
-  const planning = (async () => spec.plan({ host: run.host, fact: (fact, ...args) => run.facts.read(fact, args) }))()
+  const planning = (async () => spec.plan({ host: run.host, fact: read }))()
   try {
     await settled(run)
   } catch (err) {
@@ -105,23 +145,26 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
   try {
     const plan = await planning
     const changes = plan.changes.map(maskSensitive)
-    if (plan.missing !== undefined && (!run.check || run.predicted === 0)) throw new MissingResourceError(plan.missing)
+    const drift = run.expect?.(run.host.name, spec.name, changes) ?? []
+    if (drift.length > 0) throw new DriftError(drift)
+    // A check says why it cannot know (uncertain), or, after earlier predicted changes, that one of them may provide it.
+    if (plan.missing !== undefined && (!run.check || (run.predicted === 0 && !plan.uncertain))) throw new MissingResourceError(plan.missing)
     if (changes.length === 0) return report('ok', [])
     const notify = (spec.notify ?? []).map((h) => h.name)
     if (run.check) {
       run.predicted++
-      run.facts.assume(plan.predict ?? [])
+      run.facts.assume(plan.predict ?? [], changes.map((c) => c.resource))
       for (const n of notify) run.notified.add(n)
-      const reason = plan.missing !== undefined ? `${plan.missing}; an earlier change in this check run may provide it` : plan.uncertain
-      return report(plan.uncertain && plan.missing === undefined ? 'uncertain' : 'would-change', changes, { reason })
+      const reason = plan.uncertain ?? (plan.missing !== undefined ? `${plan.missing}; an earlier change in this check run may provide it` : undefined)
+      return report(plan.uncertain ? 'uncertain' : 'would-change', changes, { reason })
     }
-    const applying = plan.apply?.(notify.length ? notifyingRemote(run.remote, notify) : run.remote)
+    const applying = executeCommands(run.remote, plan.commands ?? [], notify)
     // Dropped now, so reads sent from here on go to the host, behind the change.
     run.facts.drop()
-    const done = Promise.resolve(applying).then(
+    const done = applying.then(
       (out) => {
         for (const n of notify) run.notified.add(n)
-        return report('changed', changes, out ?? {})
+        return report('changed', changes, out)
       },
       (err: unknown) => fail(err),
     )
@@ -143,22 +186,31 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
   }
 
   function report(status: StepStatus, changes: readonly Change[], extra: { stdout?: string; stderr?: string; reason?: string } = {}): StepResult {
-    run.emit({ type: 'step:end', ...base, status, changes, ...extra })
+    const fingerprint = reads && run.fingerprintKey ? fingerprintOf(run.fingerprintKey, reads) : undefined
+    run.emit({ type: 'step:end', ...base, status, changes, ...extra, ...(fingerprint ? { fingerprint } : {}) })
     return { changed: status === 'changed' || status === 'would-change' || status === 'uncertain', status, changes, stdout: extra.stdout, stderr: extra.stderr }
   }
 }
 
-/** Records the notifications in the same command as the change's first write, so neither is lost alone. */
-function notifyingRemote(remote: Remote, names: readonly string[]): Remote {
-  let first = true
-  return {
-    host: remote.host,
-    exec(script, opts) {
-      if (!first) return remote.exec(script, opts)
-      first = false
-      return remote.exec(recordNotifications(names) + script, opts)
-    },
+/**
+ * Runs a plan's commands in order. Notifications are recorded in the same command as the first
+ * one, so neither is lost alone; a command that fails raises a command error naming host,
+ * command, exit code and the (secret-free) tail of its output.
+ */
+export async function executeCommands(remote: Remote, commands: readonly PlannedCommand[], notify: readonly string[] = []): Promise<{ stdout?: string; stderr?: string }> {
+  let stdout = ''
+  let stderr = ''
+  for (const [i, c] of commands.entries()) {
+    const script = i === 0 && notify.length > 0 ? recordNotifications(notify) + c.script : c.script
+    const res = await remote.exec(script, c.stdin !== undefined ? { display: c.display, stdin: c.stdin } : { display: c.display })
+    const clean = (text: string): string => (c.sensitiveStdin ? scrubSecret(text, c.stdin) : text)
+    if (!(c.okCodes ?? [0]).includes(res.code)) throw new CommandFailedError(remote.host, c.display, res.code, clean(res.stderr.trim() ? res.stderr : res.stdout))
+    if (c.reportOutput) {
+      stdout += clean(res.stdout)
+      stderr += clean(res.stderr)
+    }
   }
+  return { ...(stdout ? { stdout } : {}), ...(stderr ? { stderr } : {}) }
 }
 
 function maskSensitive(change: Change): Change {

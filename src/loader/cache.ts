@@ -41,12 +41,26 @@ async function readEntry(path: string, file: string): Promise<Entry | undefined>
 }
 
 /**
+ * The files a TypeScript module's compiled form depends on (its sources and the package and tsconfig
+ * files that shape it), from the cache entry when it is current, else by compiling it now.
+ */
+export async function dependencies(file: string, dir = join(cacheDir(), 'modules')): Promise<string[]> {
+  const hit = await readEntry(entryPath(dir, file), file)
+  if (hit) return Object.keys(hit.dependsOn)
+  return [...((await bundle(file))?.dependsOn ?? [])]
+}
+
+function entryPath(dir: string, file: string): string {
+  return join(dir, `${createHash('sha256').update(file).digest('hex').slice(0, 32)}.json`)
+}
+
+/**
  * Returns `file` compiled by `bundle`, from `dir` when every file it was built from is unchanged
  * (compared by content), else compiled now and stored there. A cache that cannot be written only
  * costs the next run a compile.
  */
 export async function compiled(file: string, dir = join(cacheDir(), 'modules')): Promise<Compiled> {
-  const path = join(dir, `${createHash('sha256').update(file).digest('hex').slice(0, 32)}.json`)
+  const path = entryPath(dir, file)
   const hit = await readEntry(path, file)
   if (hit) return { code: hit.code, cached: true }
   const built = await bundle(file)

@@ -1,4 +1,3 @@
-import { CommandFailedError } from '../connection/errors.ts'
 import { predict, type Prediction } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
 import { runStep, type StepResult } from '../engine/step.ts'
@@ -43,11 +42,7 @@ export function command(cmd: CommandText, opts: CommandOptions = {}): Promise<St
       return {
         changes: [{ resource: `command:${display}`, action: 'run' }],
         predict: predictions,
-        async apply(remote) {
-          const res = await remote.exec(script, { display })
-          if (!okCodes.includes(res.code)) throw new CommandFailedError(remote.host, display, res.code, res.stderr)
-          return { stdout: res.stdout, stderr: res.stderr }
-        },
+        commands: [{ script, display, okCodes, reportOutput: true }],
       }
     },
   })

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
-import { CommandFailedError } from '../connection/errors.ts'
-import { isSecret, shQuote, type Secret, type ShellCommand } from '../connection/quote.ts'
-import type { Remote } from '../engine/context.ts'
+import { isSecret, shQuote, type Secret } from '../connection/quote.ts'
 import type { Change } from '../engine/events.ts'
 import { predict } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
-import { runStep, type PlanContext, type StepPlan, type StepResult, type StepSpec } from '../engine/step.ts'
+import { runStep, type PlanContext, type PlannedCommand, type StepPlan, type StepResult, type StepSpec } from '../engine/step.ts'
 import { fileState, MAX_TEXT_BYTES, type FileState, type RegularFile } from '../facts/file.ts'
 import { atomicWriteScript, octal, setAttributesScript } from './atomic-write.ts'
 
@@ -57,17 +55,6 @@ function shownState(f: RegularFile): string {
   return f.content ?? summary(f.sha256, f.size)
 }
 
-/**
- * Removes a secret from text a host sent back (a validator may echo the file): the whole value and
- * every line of it long enough to be recognisable.
- */
-export function scrubSecret(text: string, secretText: string | undefined): string {
-  if (!secretText) return text
-  let out = text.replaceAll(secretText, '***')
-  for (const line of new Set(secretText.split('\n').map((l) => l.trim()))) if (line.length >= 6) out = out.replaceAll(line, '***')
-  return out
-}
-
 /** Everything {@link planWrite} needs: where, what is there now, and the desired state. */
 export interface WriteSpec {
   readonly path: string
@@ -88,7 +75,7 @@ export interface WriteSpec {
  * change per differing field, an atomic rewrite when content differs (attributes kept unless
  * given), an in-place chown/chmod when only attributes differ, and the predicted `fileState`.
  */
-export function planWrite(w: WriteSpec): WritePlan {
+export function planWrite(w: WriteSpec): StepPlan {
   const { path, state } = w
   const resource = `file:${path}`
   if (state.kind === 'directory') throw new Error(`${path} is a directory, not a file`)
@@ -143,10 +130,9 @@ export function planWrite(w: WriteSpec): WritePlan {
     sha256: newSha,
     ...(content !== undefined && size <= MAX_TEXT_BYTES ? { content: text } : {}),
   }
-  const secretText = sensitive ? w.content : undefined
   const missing = state.kind === 'absent' && state.parentIsDirectory === false ? `parent directory ${posix.dirname(path)} of ${path} does not exist` : undefined
 
-  const command: WriteCommand = rewrite
+  const command: PlannedCommand = rewrite
     ? {
         ...atomicWriteScript({
           path,
@@ -159,6 +145,7 @@ export function planWrite(w: WriteSpec): WritePlan {
           empty: text === '',
         }),
         stdin: text,
+        ...(sensitive ? { sensitiveStdin: true } : {}),
       }
     : setAttributesScript(path, {
         mode: w.mode !== undefined && w.mode !== existing?.mode ? w.mode : undefined,
@@ -169,29 +156,9 @@ export function planWrite(w: WriteSpec): WritePlan {
     changes,
     ...(missing ? { missing } : {}),
     predict: [predict(fileState, [path], after)],
-    command,
+    commands: [command],
     detachable: true,
-    async apply(remote) {
-      await runWrite(remote, command, secretText)
-    },
   }
-}
-
-/** The one command that makes a planned write: script, masked display, and the content for stdin. */
-export interface WriteCommand extends ShellCommand {
-  readonly stdin?: string
-}
-
-/** A write plan, with its command exposed so callers (sysctl) can extend the same single exec. */
-export interface WritePlan extends StepPlan {
-  readonly command?: WriteCommand
-}
-
-/** Runs a write command; a failure names host, action, exit code and the (secret-scrubbed) output. */
-export async function runWrite(remote: Remote, cmd: WriteCommand, secretText?: string): Promise<{ stdout: string }> {
-  const res = await remote.exec(cmd.script, cmd.stdin !== undefined ? { stdin: cmd.stdin, display: cmd.display } : { display: cmd.display })
-  if (res.code !== 0) throw new CommandFailedError(remote.host, cmd.display, res.code, scrubSecret(res.stderr + res.stdout, secretText))
-  return { stdout: scrubSecret(res.stdout, secretText) }
 }
 
 function contentOf(c: string | Secret | undefined): string | undefined {
@@ -326,11 +293,8 @@ export function directoryStep(args: DirectoryArgs): StepSpec {
       return {
         changes,
         predict: [predict(fileState, [path], after)],
+        commands: [{ script, display }],
         detachable: true,
-        async apply(remote) {
-          const res = await remote.exec(script, { display })
-          if (res.code !== 0) throw new CommandFailedError(remote.host, display, res.code, res.stderr)
-        },
       }
     },
   }
@@ -367,10 +331,7 @@ export function absentStep(args: AbsentArgs): StepSpec {
       return {
         changes: [{ resource: `${kind}:${path}`, action: 'delete', before }],
         predict: [predict(fileState, [path], { kind: 'absent', parentIsDirectory: true })],
-        async apply(remote) {
-          const res = await remote.exec(`rm -rf -- ${shQuote(path)}`, { display })
-          if (res.code !== 0) throw new CommandFailedError(remote.host, display, res.code, res.stderr)
-        },
+        commands: [{ script: `rm -rf -- ${shQuote(path)}`, display }],
       }
     },
   }

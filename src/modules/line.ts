@@ -1,6 +1,6 @@
-import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
+import { runStep, type StepPlan, type StepResult, type StepSpec } from '../engine/step.ts'
 import { type FileState } from '../facts/file.ts'
-import { checkPath, checkValidate, parseMode, planWrite, readFileState, type WriteOptions, type WritePlan } from './file.ts'
+import { checkPath, checkValidate, parseMode, planWrite, readFileState, type WriteOptions } from './file.ts'
 
 const POSIX_CLASSES: Readonly<Record<string, string>> = {
   alpha: 'A-Za-z', digit: '0-9', alnum: 'A-Za-z0-9', upper: 'A-Z', lower: 'a-z', space: '\\s', blank: ' \\t',
@@ -151,7 +151,7 @@ export interface EditSpec extends Omit<WriteOptions, 'notify'> {
 }
 
 /** Plans an edit of a text file's content through the shared `fileState` fact and atomic write. */
-export function planEdit(state: FileState, s: EditSpec): WritePlan {
+export function planEdit(state: FileState, s: EditSpec): StepPlan {
   if (state.kind === 'symlink') throw new Error(`${s.path} is a symlink to ${state.target}; edit the target instead`)
   if (state.kind === 'file' && state.content === undefined) throw new Error(`${s.path} is not a UTF-8 text file of at most 256 KiB; it cannot be edited line by line`)
   if (state.kind === 'absent' && s.absentIsFine) return { changes: [] }

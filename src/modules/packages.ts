@@ -1,6 +1,4 @@
-import { CommandFailedError } from '../connection/errors.ts'
 import { shQuote } from '../connection/quote.ts'
-import type { Executed, Remote } from '../engine/context.ts'
 import type { Change } from '../engine/events.ts'
 import { predict, type Prediction } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
@@ -24,23 +22,25 @@ export interface PackagesArgs {
 const APT_ENV = 'DEBIAN_FRONTEND=noninteractive'
 const APT_INSTALL = 'apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold'
 
-/** Waits between retries when another apt/dpkg run holds the lock; about 60 s in all. */
-export const APT_LOCK_RETRY_DELAYS_MS: readonly number[] = [1000, 2000, 4000, 8000, 15000, 15000, 15000]
+/** Seconds waited between retries when another apt/dpkg run holds the lock; about 60 s in all. */
+export const APT_LOCK_RETRY_DELAYS_S: readonly number[] = [1, 2, 4, 8, 15, 15, 15]
 
-const APT_LOCK_ERROR = /Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (the )?(administration )?directory/
+const APT_LOCK_ERROR = 'Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (the )?(administration )?directory'
 
 /**
- * Runs `attempt` again while it fails only because another package manager run holds apt's
- * lock, waiting `delaysMs` between tries; returns the last result.
+ * Wraps an apt script so the host runs it again while it fails only because another package
+ * manager run holds apt's lock, waiting `delays` seconds between tries; the last try's exit code
+ * and stderr are the command's. The retries live in the script, so the plan stays one command.
  */
-export async function retryOnAptLock(attempt: () => Promise<Executed>, delaysMs: readonly number[] = APT_LOCK_RETRY_DELAYS_MS): Promise<Executed> {
-  let res = await attempt()
-  for (const delay of delaysMs) {
-    if (res.code === 0 || !APT_LOCK_ERROR.test(res.stderr)) return res
-    await new Promise((r) => setTimeout(r, delay))
-    res = await attempt()
-  }
-  return res
+export function retryOnAptLock(script: string, delays: readonly number[] = APT_LOCK_RETRY_DELAYS_S): string {
+  return [
+    `for d in ${delays.join(' ')} last; do`,
+    '  e=$(mktemp) || exit 1',
+    `  ( ${script}\n  ) 2>"$e"; rc=$?`,
+    `  if [ $rc -ne 0 ] && [ "$d" != last ] && grep -Eq ${shQuote(APT_LOCK_ERROR)} "$e"; then rm -f "$e"; sleep "$d"; continue; fi`,
+    '  cat "$e" >&2; rm -f "$e"; exit $rc',
+    'done',
+  ].join('\n')
 }
 
 interface Script {
@@ -77,12 +77,6 @@ function dnfScript(install: readonly string[], upgrade: readonly string[], remov
     shown.push(`dnf remove ${remove.join(' ')}`)
   }
   return { script: lines.join('\n'), display: shown.join(' && ') }
-}
-
-async function runScript(remote: Remote, s: Script, apt: boolean): Promise<void> {
-  const exec = () => remote.exec(s.script, { display: s.display })
-  const res = apt ? await retryOnAptLock(exec) : await exec()
-  if (res.code !== 0) throw new CommandFailedError(remote.host, s.display, res.code, res.stderr)
 }
 
 /** The fact keys a later step may read these packages under: the whole list and each name alone. */
@@ -179,7 +173,7 @@ export function packagesStep(args: PackagesArgs): StepSpec {
         changes,
         predict: predicted,
         ...(uncertain !== undefined ? { uncertain } : {}),
-        apply: (remote) => runScript(remote, script, apt),
+        commands: [apt ? { script: retryOnAptLock(script.script), display: script.display } : script],
       }
     },
   }

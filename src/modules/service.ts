@@ -1,4 +1,3 @@
-import { CommandFailedError } from '../connection/errors.ts'
 import { shQuote } from '../connection/quote.ts'
 import type { Change } from '../engine/events.ts'
 import { predict } from '../engine/facts.ts'
@@ -30,7 +29,11 @@ function commandFor(init: ServiceStatus['init'], name: string, verb: Verb): { sc
   if (init === 'systemd') {
     const v = verb === 'defaults' ? 'enable' : verb
     const unit = systemdUnitName(name)
-    return { script: `systemctl ${v} -- ${shQuote(unit)}`, display: `systemctl ${v} ${unit}` }
+    const u = shQuote(unit)
+    // A daemon that tells systemd about its reload (Type=notify) is still reloading when systemctl
+    // returns (HAProxy's unit only signals the master): wait, at most 10 s, until it says it is done.
+    const settle = v === 'reload' ? ` || exit $?\ni=0; while [ "$(systemctl show -p ActiveState --value -- ${u})" = reloading ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done` : ''
+    return { script: `systemctl ${v} -- ${u}${settle}`, display: `systemctl ${v} ${unit}` }
   }
   if (verb === 'enable' || verb === 'disable' || verb === 'defaults') {
     const chk = verb === 'disable' ? 'off' : 'on'
@@ -136,10 +139,7 @@ export function serviceStep(args: ServiceArgs): StepSpec {
       return {
         changes,
         predict: [predict(serviceStatus, [name], after)],
-        async apply(remote) {
-          const res = await remote.exec(script, { display })
-          if (res.code !== 0) throw new CommandFailedError(remote.host, display, res.code, res.stderr || res.stdout)
-        },
+        commands: [{ script, display }],
       }
     },
   }

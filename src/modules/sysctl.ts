@@ -2,9 +2,9 @@ import { shQuote } from '../connection/quote.ts'
 import type { Change } from '../engine/events.ts'
 import { predict, type Prediction } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
-import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
+import { runStep, type PlannedCommand, type StepResult, type StepSpec } from '../engine/step.ts'
 import { checkSysctlKey, normalizeSysctlValue, sysctlLive, sysctlPath } from '../facts/sysctl.ts'
-import { checkPath, readFileState, runWrite, type WriteCommand } from './file.ts'
+import { checkPath, readFileState } from './file.ts'
 import { editIni, planEdit } from './line.ts'
 
 /** Where {@link sysctl} persists settings unless told otherwise. */
@@ -80,21 +80,20 @@ export function sysctlStep(args: SysctlArgs): StepSpec {
         }
       }
       if (changes.length === 0) return { changes: [] }
-      const parts = [write.changes.length > 0 ? write.command : undefined, setLive ? { script: liveWriteScript(args.key, want), display: `set ${args.key} = ${want}` } : undefined].filter((c) => c !== undefined)
-      const command: WriteCommand = {
+      const write1 = write.changes.length > 0 ? write.commands?.[0] : undefined
+      const parts = [write1, setLive ? { script: liveWriteScript(args.key, want), display: `set ${args.key} = ${want}` } : undefined].filter((c) => c !== undefined)
+      const command: PlannedCommand = {
         script: parts.map((c) => c.script).join('\n'),
         display: parts.map((c) => c.display).join('; '),
-        ...(write.command?.stdin !== undefined && write.changes.length > 0 ? { stdin: write.command.stdin } : {}),
+        ...(write1?.stdin !== undefined ? { stdin: write1.stdin } : {}),
+        // A live value the host refuses is said on stdout, for the report.
+        reportOutput: true,
       }
       return {
         changes,
         predict: predictions,
         ...(missing ? { missing } : {}),
-        async apply(remote) {
-          if (parts.length === 0) return
-          const { stdout } = await runWrite(remote, command)
-          return stdout ? { stdout } : undefined
-        },
+        ...(parts.length > 0 ? { commands: [command] } : {}),
       }
     },
   }

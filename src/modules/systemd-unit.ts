@@ -3,10 +3,10 @@ import { isSecret, shQuote, type Secret, type ShellCommand } from '../connection
 import type { Change } from '../engine/events.ts'
 import { predict, type Prediction } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
-import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
+import { runStep, type PlannedCommand, type StepPlan, type StepResult, type StepSpec } from '../engine/step.ts'
 import { fileState, type FileState } from '../facts/file.ts'
 import { serviceStatus, systemdUnitName, type ServiceEnabled, type ServiceStatus } from '../facts/service.ts'
-import { planWrite, runWrite, type WriteCommand, type WritePlan } from './file.ts'
+import { planWrite } from './file.ts'
 
 /** Where {@link systemdUnit} writes unit files: the administrator's directory, which overrides packaged units. */
 export const UNIT_DIR = '/etc/systemd/system'
@@ -58,30 +58,39 @@ function bootStateAfterWrite(s: ServiceStatus, hasInstall: boolean): ServiceEnab
   return s.exists && s.enabled !== 'static' ? s.enabled : 'disabled'
 }
 
-/** The shell that stages the new files, has `systemd-analyze verify` judge them, and fails before anything goes live. */
-function verifyScript(name: string, content: string | undefined, dropIns: readonly (readonly [string, string])[]): string {
+/**
+ * The shell that stages every desired file from stdin (each `bytes` long, in order), has
+ * `systemd-analyze verify` judge them together, and only then runs `writes`, which read their
+ * content from the staged copies. A rejected unit fails with exit 4 before anything goes live.
+ */
+function filesScript(name: string, staged: readonly Staged[], writes: readonly string[], unitStaged: boolean): string {
   const lines = ['s=$(mktemp -d) || exit 1', `trap 'rm -rf -- "$s"' EXIT`, `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`]
-  if (dropIns.length > 0) lines.push(`mkdir -- "$s/"${shQuote(`${name}.d`)} || exit 1`)
-  if (content !== undefined) lines.push(`printf '%s' ${shQuote(content)} > "$s/"${shQuote(name)} || exit 1`)
-  for (const [file, text] of dropIns) lines.push(`printf '%s' ${shQuote(text)} > "$s/"${shQuote(`${name}.d/${file}`)} || exit 1`)
+  if (staged.some((f) => f.rel.includes('/'))) lines.push(`mkdir -- "$s/"${shQuote(`${name}.d`)} || exit 1`)
+  for (const f of staged) lines.push(`head -c ${f.bytes} > "$s/"${shQuote(f.rel)} || exit 1`)
   // Without the option (systemd < 250) warnings in the unit itself would not fail the verification.
   lines.push(
     'o=--recursive-errors=no; systemd-analyze --help 2>/dev/null | grep -q -- --recursive-errors || o=',
-    `target=${content !== undefined ? `"$s/"${shQuote(name)}` : shQuote(name)}`,
-    'if ! out=$(cd / && SYSTEMD_UNIT_PATH="$s:" systemd-analyze verify --man=no $o -- "$target" 2>&1); then',
+    `target=${unitStaged ? `"$s/"${shQuote(name)}` : shQuote(name)}`,
+    'if ! out=$(cd / && SYSTEMD_UNIT_PATH="$s:" systemd-analyze verify --man=no $o -- "$target" 2>&1 </dev/null); then',
     `  printf '%s\\n' "$out" | sed "s|$s|${UNIT_DIR}|g" >&2`,
     `  echo "havn: systemd-analyze verify rejected ${name}; nothing was written" >&2`,
     '  exit 4',
     'fi',
-    'rm -rf -- "$s"; trap - EXIT',
+    ...writes,
   )
   return lines.join('\n')
 }
 
-/** A write command piped its content, in a subshell so its traps and exits stay its own. */
-function inSubshell(cmd: WriteCommand): string {
-  const body = `( ${cmd.script}\n) || exit $?`
-  return cmd.stdin !== undefined ? `printf '%s' ${shQuote(cmd.stdin)} | ${body}` : body
+/** A desired file as staged for verification: its path under the staging directory and its size. */
+interface Staged {
+  readonly rel: string
+  readonly bytes: number
+  readonly text: string
+}
+
+/** A planned write run in a subshell (its traps and exits stay its own), its content read from the staged copy. */
+function stagedWrite(cmd: PlannedCommand, rel: string): string {
+  return `( ${cmd.script}\n) ${cmd.stdin !== undefined ? `< "$s/"${shQuote(rel)} ` : ''}|| exit $?`
 }
 
 /** The step behind {@link systemdUnit}; pure, for tests. */
@@ -116,15 +125,18 @@ export function systemdUnitStep(args: SystemdUnitArgs): StepSpec {
       const predictions: Prediction[] = []
       const writes: string[] = []
       const shown: string[] = []
-      const addWrite = (plan: WritePlan): void => {
+      const staged: Staged[] = []
+      const addWrite = (rel: string, text: string, plan: StepPlan): void => {
+        staged.push({ rel, text, bytes: Buffer.byteLength(text, 'utf8') })
         changes.push(...plan.changes)
         predictions.push(...(plan.predict ?? []))
-        if (plan.command) {
-          writes.push(inSubshell(plan.command))
-          shown.push(plan.command.display)
+        const cmd = plan.commands?.[0]
+        if (cmd) {
+          writes.push(stagedWrite(cmd, rel))
+          shown.push(cmd.display)
         }
       }
-      if (content !== undefined) addWrite(planWrite({ path, state: unitFile, content, mode: 0o644, sensitive }))
+      if (content !== undefined) addWrite(name, content, planWrite({ path, state: unitFile, content, mode: 0o644, sensitive }))
       if (wanted.length > 0 && dirState.kind === 'absent') {
         changes.push({ resource: `directory:${dir}`, action: 'create' })
         predictions.push(predict(fileState, [dir], { kind: 'directory', mode: 0o755, owner: 'root', group: 'root' }))
@@ -135,7 +147,8 @@ export function systemdUnitStep(args: SystemdUnitArgs): StepSpec {
         const at = `${dir}/${file}`
         const state = dropInStates[i]!
         if (c !== null) {
-          addWrite(planWrite({ path: at, state: state.kind === 'absent' ? { ...state, parentIsDirectory: true } : state, content: textOf(c), mode: 0o644, sensitive }))
+          const text = textOf(c)
+          addWrite(`${name}.d/${file}`, text, planWrite({ path: at, state: state.kind === 'absent' ? { ...state, parentIsDirectory: true } : state, content: text, mode: 0o644, sensitive }))
         } else if (state.kind !== 'absent') {
           changes.push({ resource: `file:${at}`, action: 'delete', before: state.kind === 'file' ? `file (${state.size} bytes)` : state.kind })
           predictions.push(predict(fileState, [at], { kind: 'absent', parentIsDirectory: true }))
@@ -176,23 +189,21 @@ export function systemdUnitStep(args: SystemdUnitArgs): StepSpec {
       }
       if (changes.length === 0) return { changes: [] }
 
-      const commands: ShellCommand[] = []
-      if (filesChanged) commands.push({ script: [verifyScript(name, content, wanted), ...writes].join('\n'), display: `verify and write ${shown.join(', ')}` })
-      if (reload) commands.push({ script: 'systemctl daemon-reload || exit 5', display: 'systemctl daemon-reload' })
-      for (const v of verbs) commands.push({ script: `systemctl ${v} -- ${shQuote(name)} || exit $?`, display: `systemctl ${v} ${name}` })
-      const command: WriteCommand = { script: commands.map((c) => c.script).join('\n'), display: commands.map((c) => c.display).join('; ') }
+      const parts: ShellCommand[] = []
+      if (filesChanged) parts.push({ script: filesScript(name, staged, writes, content !== undefined), display: `verify and write ${shown.join(', ')}` })
+      if (reload) parts.push({ script: 'systemctl daemon-reload || exit 5', display: 'systemctl daemon-reload' })
+      for (const v of verbs) parts.push({ script: `systemctl ${v} -- ${shQuote(name)} || exit $?`, display: `systemctl ${v} ${name}` })
+      const stdin = filesChanged ? staged.map((f) => f.text).join('') : ''
+      // One command, so the files never go live without the reload and the state that go with them.
+      const command: PlannedCommand = {
+        script: parts.map((c) => c.script).join('\n'),
+        display: parts.map((c) => c.display).join('; '),
+        ...(stdin !== '' ? { stdin, ...(sensitive ? { sensitiveStdin: true } : {}) } : {}),
+      }
       const after: ServiceStatus = { init: 'systemd', exists: true, running, enabled, hasLinks: false }
       predictions.push(predict(serviceStatus, [name], after))
       const missing = !s.exists && content === undefined ? `unit ${name} does not exist; give its content, or install the package that ships it first` : undefined
-      const secretText = sensitive ? [content, ...wanted.map(([, t]) => t)].filter((t) => t !== undefined).join('\n') : undefined
-      return {
-        changes,
-        predict: predictions,
-        ...(missing ? { missing } : {}),
-        async apply(remote) {
-          await runWrite(remote, command, secretText)
-        },
-      }
+      return { changes, predict: predictions, ...(missing ? { missing } : {}), commands: [command] }
     },
   }
 }

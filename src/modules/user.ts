@@ -1,6 +1,4 @@
-import { CommandFailedError } from '../connection/errors.ts'
 import { shQuote } from '../connection/quote.ts'
-import type { Remote } from '../engine/context.ts'
 import type { Change } from '../engine/events.ts'
 import { predict } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
@@ -162,10 +160,7 @@ export function userStep(args: UserArgs): StepSpec {
         return {
           changes,
           predict: [predict(userInfo, [name], value)],
-          async apply(remote: Remote) {
-            const res = await remote.exec(script, { display })
-            if (res.code !== 0) throw new CommandFailedError(remote.host, display, res.code, res.stderr)
-          },
+          commands: [{ script, display }],
         }
       }
     },

@@ -106,7 +106,9 @@ describe.each(ROLE_KINDS)('haproxy-burst role on %s hosts', (kind) => {
       expect(changeSet(runEvents, ['changed'])).toEqual(predicted)
 
       // Running, enabled at boot, and serving the config the role wrote.
-      const boot = systemd ? 'systemctl is-active haproxy; systemctl is-enabled haproxy' : 'service haproxy status >/dev/null && echo running; ls /etc/rc2.d | grep -c haproxy'
+      // The reload handler's signal may still be on its way to the master (see the role's README): bounded wait.
+    const active = 'for i in $(seq 50); do s=$(systemctl is-active haproxy); [ "$s" = reloading ] || break; sleep 0.1; done; echo "$s"'
+    const boot = systemd ? `${active}; systemctl is-enabled haproxy` : 'service haproxy status >/dev/null && echo running; ls /etc/rc2.d | grep -c haproxy'
       expect(await sh(edge!.name, boot)).toBe(systemd ? 'active\nenabled\n' : 'running\n1\n')
       const cfg = await sh(edge!.name, 'cat /etc/haproxy/haproxy.cfg')
       expect(cfg).toContain(`server core-1 ${core1!.address}:8080 check weight 1`)

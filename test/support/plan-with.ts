@@ -1,6 +1,6 @@
 import { factKey, type Fact } from '../../src/engine/facts.ts'
 import type { HostInfo } from '../../src/engine/define.ts'
-import type { StepPlan, StepSpec } from '../../src/engine/step.ts'
+import { executeCommands, type StepPlan, type StepSpec } from '../../src/engine/step.ts'
 import type { Remote } from '../../src/engine/context.ts'
 
 /** Recorded fact values keyed by `factKey` (`name ["arg",…]`); build keys with `recorded()`. */
@@ -30,4 +30,9 @@ export async function planOn(spec: StepSpec, remote: Remote): Promise<StepPlan> 
     host: { name: remote.host, address: '127.0.0.1', groups: [], vars: {} },
     fact: async (f, ...args) => f.parse(await remote.exec(f.command(...args)), ...args),
   })
+}
+
+/** Runs a plan's commands on `remote` exactly as the engine does when it applies a step. */
+export function applyPlan(plan: StepPlan, remote: Remote): Promise<{ stdout?: string; stderr?: string }> {
+  return executeCommands(remote, plan.commands ?? [])
 }

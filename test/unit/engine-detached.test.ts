@@ -18,13 +18,8 @@ function change(name: string, log: string[], o: { ms?: number; fail?: boolean; d
       return {
         changes: [{ resource: name, action: 'update' }],
         detachable: o.detachable ?? true,
-        async apply() {
-          log.push(`apply ${name} start`)
-          await sleep(o.ms ?? 30)
-          if (o.fail) throw new Error(`${name} broke`)
-          log.push(`apply ${name} end`)
-          return { stdout: `${name} output` }
-        },
+        // The fake host below makes the change: it takes `ms` and fails on request.
+        commands: [{ script: `apply ${JSON.stringify({ name, ms: o.ms ?? 30, fail: o.fail ?? false })}`, display: name, reportOutput: true }],
       }
     },
   })
@@ -42,7 +37,7 @@ async function run(body: (log: string[]) => Promise<void>, handlers = false) {
   const result = await runPlaybook({
     playbook: definePlaybook({ name: 'p', plays: [{ hosts: 'all', run: async () => {
       await body(log)
-      if (handlers) await runStep({ name: 'notify', notify: [handler], plan: async () => ({ changes: [{ resource: 'n', action: 'update' }], detachable: true, apply: async () => undefined }) })
+      if (handlers) await runStep({ name: 'notify', notify: [handler], plan: async () => ({ changes: [{ resource: 'n', action: 'update' }], detachable: true, commands: [{ script: ':', display: 'notify' }] }) })
     } }] }),
     playbookFile: 'p.ts',
     hosts: new Map([['a', { name: 'a', address: 'a', groups: ['all'], vars: {}, varSources: {} }]]),
@@ -52,6 +47,15 @@ async function run(body: (log: string[]) => Promise<void>, handlers = false) {
       host: 'a',
       async exec(script) {
         if (script.includes('havn.lock')) return { code: 0, stdout: 'acquired\n---\n', stderr: '' }
+        const change = /^apply (\{.*\})$/m.exec(script)?.[1]
+        if (change) {
+          const c = JSON.parse(change) as { name: string; ms: number; fail: boolean }
+          log.push(`apply ${c.name} start`)
+          await sleep(c.ms)
+          if (c.fail) return { code: 1, stdout: '', stderr: `${c.name} broke\n` }
+          log.push(`apply ${c.name} end`)
+          return { code: 0, stdout: `${c.name} output`, stderr: '' }
+        }
         log.push(script.startsWith('read ') ? script : `exec ${script.split('\n').at(-1)}`)
         return { code: 0, stdout: script, stderr: '' }
       },

@@ -3,6 +3,8 @@ import { definePlaybook, defineRole, type Playbook } from '../../src/engine/defi
 import type { RunEvent } from '../../src/engine/events.ts'
 import { InputError } from '../../src/engine/errors.ts'
 import { runPlaybook, type Session } from '../../src/engine/run.ts'
+import { pendingChanges } from '../../src/engine/facts.ts'
+import { osInfo } from '../../src/facts/os.ts'
 import type { EngineHost } from '../../src/engine/vars.ts'
 import { command } from '../../src/modules/command.ts'
 import { exitCodeFor } from '../../src/cli/exit-codes.ts'
@@ -366,6 +368,7 @@ describe('platforms a role declares', () => {
         return { ...inner, exec: async (script, o) => (script.includes('--havn-os--') ? { code: 0, stdout: `${osRelease[h.name]}--havn-os--\ninit=sysv\npm=apt\n`, stderr: '' } : inner.exec(script, o)) }
       },
       classify: (e) => ({ kind: 'unsupported', message: e instanceof Error ? e.message : String(e) }), emit: (e) => evs.push(e),
+      platformOf: (host) => host.fact(osInfo),
     })
     expect(log.sort()).toEqual(['new: plain', 'new: tune'])
     expect(recap.new).toMatchObject({ failed: 0, changed: 2 })
@@ -375,5 +378,21 @@ describe('platforms a role declares', () => {
       ['other', 'tuned', 'supported platform', 'role tuned does not support host other: it runs ubuntu 24.04; the role supports debian 12, 13'],
     ])
     for (const h of ['old', 'other']) expect(recap[h]).toMatchObject({ failed: 1, changed: 0 })
+  })
+})
+
+describe('pending changes', () => {
+  it('lists the resources earlier steps of a check run would change, and nothing in a real run', async () => {
+    const seen: (readonly string[])[] = []
+    const pb = definePlaybook({
+      name: 'p',
+      plays: [{ hosts: 'all', async run(host) {
+        await command('install x', { creates: '/x', name: 'x' })
+        seen.push(await host.fact(pendingChanges))
+      } }],
+    })
+    await run(pb, ['a'], { check: true })
+    await run(pb, ['a'])
+    expect(seen).toEqual([['command:install x'], []])
   })
 })

@@ -9,7 +9,7 @@ import type { StepPlan, StepSpec } from '../../src/engine/step.ts'
 import { fileState, type FileState } from '../../src/facts/file.ts'
 import { absentStep, directoryStep, fileStep, parseMode } from '../../src/modules/file.ts'
 import { lineStep } from '../../src/modules/line.ts'
-import { planWith, recorded, type RecordedFacts, planOn } from '../support/plan-with.ts'
+import { planWith, recorded, type RecordedFacts, planOn, applyPlan } from '../support/plan-with.ts'
 import { localRemote } from '../support/local-remote.ts'
 
 
@@ -26,7 +26,7 @@ describe('file: planning from recorded facts', () => {
   it('does nothing, with no apply, when content and attributes match', async () => {
     const plan = await planWith(fileStep({ path: '/etc/motd', content: 'hello\nworld\n', mode: '0644', owner: 'root', group: '0' }), at('/etc/motd', HELLO))
     expect(plan.changes).toEqual([])
-    expect(plan.apply).toBeUndefined()
+    expect(plan.commands).toBeUndefined()
   })
 
   it('creates an absent file: content plus each managed attribute, and predicts the new state', async () => {
@@ -115,7 +115,7 @@ describe('directory and absent: planning from recorded facts', () => {
   it('absent: no-op when absent, delete by kind otherwise', async () => {
     const none = await planWith(absentStep({ path: '/x' }), at('/x', ABSENT))
     expect(none.changes).toEqual([])
-    expect(none.apply).toBeUndefined()
+    expect(none.commands).toBeUndefined()
     expect((await planWith(absentStep({ path: '/x' }), at('/x', HELLO))).changes).toEqual([{ resource: 'file:/x', action: 'delete', before: 'file (12 bytes)' }])
     const link = await planWith(absentStep({ path: '/x' }), at('/x', { kind: 'symlink', target: '/y' }))
     expect(link.changes).toEqual([{ resource: 'symlink:/x', action: 'delete', before: 'symlink -> /y' }])
@@ -138,7 +138,7 @@ describe('file, directory, absent: applied for real in a temp dir', () => {
   async function converge(spec: StepSpec): Promise<{ plan: StepPlan; execs: string[] }> {
     const remote = localRemote()
     const plan = await planOn(spec, remote)
-    await plan.apply?.(remote)
+    await applyPlan(plan, remote)
     for (const p of plan.predict ?? []) {
       const [, path] = /^file\.state \["(.*)"\]$/.exec(p.key) ?? []
       if (path === undefined) continue
@@ -224,7 +224,7 @@ describe('file, directory, absent: applied for real in a temp dir', () => {
     writeFileSync(path, 'good old\n', { mode: 0o440 })
     const remote = localRemote('web1')
     const plan = await planOn(fileStep({ path, content: 'bad new\n', validate: 'grep -q good %s || { echo "syntax error near bad" >&2; exit 3; }' }), remote)
-    const err = await plan.apply!(remote).then(() => undefined, (e: unknown) => e)
+    const err = await applyPlan(plan, remote).then(() => undefined, (e: unknown) => e)
     expect(err).toBeInstanceOf(CommandFailedError)
     expect(err).toMatchObject({ host: 'web1', code: 3 })
     expect((err as Error).message).toMatch(/^host web1: command failed \(exit 3\): write .*sudoers \(validate: grep -q good %s/)
@@ -255,7 +255,7 @@ describe('file, directory, absent: applied for real in a temp dir', () => {
     const remote = localRemote()
     const plan = await planOn(fileStep({ path: join(dir, 'no', 'x'), content: 'a' }), remote)
     expect(plan.missing).toMatch(/parent directory .*\/no of .*\/no\/x does not exist/)
-    await expect(plan.apply!(remote)).rejects.toThrow(/parent directory .*\/no does not exist/)
+    await expect(applyPlan(plan, remote)).rejects.toThrow(/parent directory .*\/no does not exist/)
   })
 
   it('replaces a symlink with a regular file, reporting the type change', async () => {
@@ -275,14 +275,14 @@ describe('file, directory, absent: applied for real in a temp dir', () => {
     const remote = localRemote()
     const spec = fileStep({ path, content: secret(`PASSWORD=${canary}\n`), validate: 'cat %s >&2; echo "rejected: $(cat %s)"; false' })
     const plan = await planOn(spec, remote)
-    const err = (await plan.apply!(remote).then(() => undefined, (e: unknown) => e)) as CommandFailedError
+    const err = (await applyPlan(plan, remote).then(() => undefined, (e: unknown) => e)) as CommandFailedError
     expect(err).toBeInstanceOf(CommandFailedError)
     expect(err.message).toContain('rejected: ***')
     const shown = [JSON.stringify(plan.changes), spec.name, err.message, err.display, err.stderrTail, ...remote.log].join('\n')
     expect(shown).not.toContain(canary)
     expect(readFileSync(path, 'utf8')).toBe('old\n')
     const good = await planOn(fileStep({ path, content: secret(`PASSWORD=${canary}\n`) }), remote)
-    await good.apply!(remote)
+    await applyPlan(good, remote)
     expect(readFileSync(path, 'utf8')).toBe(`PASSWORD=${canary}\n`)
     expect([JSON.stringify(good.changes), ...remote.log].join('\n')).not.toContain(canary)
   })

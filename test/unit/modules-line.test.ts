@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { StepPlan, StepSpec } from '../../src/engine/step.ts'
 import { fileState, type FileState } from '../../src/facts/file.ts'
 import { compileRegexp, editIni, editLines, iniSettingStep, lineStep } from '../../src/modules/line.ts'
-import { planWith, recorded, planOn } from '../support/plan-with.ts'
+import { planWith, recorded, planOn, applyPlan } from '../support/plan-with.ts'
 import { localRemote } from '../support/local-remote.ts'
 
 // A MariaDB option file as Debian 12's mariadb-server ships /etc/mysql/mariadb.conf.d/50-server.cnf (abridged, real bytes).
@@ -106,7 +106,7 @@ describe('line and iniSetting: planning from recorded facts', () => {
   it('line: no-op has no apply; a change is one content change with the whole-file diff and a prediction', async () => {
     const noop = await planWith(lineStep({ path: '/etc/hosts', line: '127.0.0.1' }), at('/etc/hosts', HOSTS))
     expect(noop.changes).toEqual([])
-    expect(noop.apply).toBeUndefined()
+    expect(noop.commands).toBeUndefined()
     const plan = await planWith(lineStep({ path: '/etc/hosts', line: '10.0.0.1 db' }), at('/etc/hosts', HOSTS))
     expect(plan.changes).toEqual([{ resource: 'file:/etc/hosts', action: 'update', field: 'content', before: '127.0.0.1\n', after: '127.0.0.1\n10.0.0.1 db\n' }])
     expect(plan.predict?.[0]?.value).toMatchObject({ kind: 'file', content: '127.0.0.1\n10.0.0.1 db\n', mode: 0o644, uid: 0 })
@@ -142,7 +142,7 @@ describe('line and iniSetting: applied for real in a temp dir', () => {
   async function converge(spec: StepSpec): Promise<StepPlan> {
     const remote = localRemote()
     const plan = await planOn(spec, remote)
-    await plan.apply?.(remote)
+    await applyPlan(plan, remote)
     expect(remote.log.length).toBeLessThanOrEqual(2)
     expect((await planOn(spec, localRemote())).changes).toEqual([])
     return plan

@@ -1,10 +1,14 @@
-import { describe, expect, it } from 'vitest'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CommandFailedError } from '../../src/connection/errors.ts'
 import type { Executed, Remote, RemoteExecOptions } from '../../src/engine/context.ts'
 import { factKey } from '../../src/engine/facts.ts'
 import { packagesState, parsePackagesState, type PackagesState, pendingInstalls } from '../../src/facts/packages.ts'
 import { packagesStep, retryOnAptLock } from '../../src/modules/packages.ts'
-import { planWith, recorded } from '../support/plan-with.ts'
+import { installFakeCommands, remoteWithFakes } from '../support/local-remote.ts'
+import { applyPlan, planWith, recorded } from '../support/plan-with.ts'
 
 // Fact values parsed from output captured on the havn test bed (Debian 12): see facts-packages.test.ts.
 const fresh = parsePackagesState(
@@ -33,7 +37,7 @@ describe('packages on apt', () => {
   it('changes nothing when every package is installed (one fact read, no apply)', async () => {
     const plan = await planWith(packagesStep({ names: ['haproxy', 'cron'] }), facts(['haproxy', 'cron'], false, installed))
     expect(plan.changes).toEqual([])
-    expect(plan.apply).toBeUndefined()
+    expect(plan.commands).toBeUndefined()
   })
 
   it('installs only the missing packages in one apt-get call, showing candidate versions', async () => {
@@ -41,7 +45,7 @@ describe('packages on apt', () => {
     const plan = await planWith(packagesStep({ names: ['haproxy', 'cron'] }), facts(['haproxy', 'cron'], false, state))
     expect(plan.changes).toEqual([{ resource: 'package:cron', action: 'create', field: 'version', before: '(absent)', after: '3.0pl1-162' }])
     const remote = scripted([])
-    await plan.apply?.(remote)
+    await applyPlan(plan, remote)
     expect(remote.calls).toHaveLength(1)
     expect(remote.calls[0]?.script).toContain(
       "DEBIAN_FRONTEND=noninteractive\napt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- 'cron'",
@@ -78,8 +82,8 @@ describe('packages on apt', () => {
     const plan = await planWith(packagesStep({ names: ['haproxyy'], updateCache: true }), facts(['haproxyy'], false, typo))
     expect(plan.changes).toEqual([{ resource: 'package:haproxyy', action: 'create', field: 'version', before: '(absent)', after: 'latest' }])
     const remote = scripted([])
-    await plan.apply?.(remote)
-    expect(remote.calls[0]?.script).toMatch(/^export DEBIAN_FRONTEND=noninteractive\napt-get update -q \|\| exit \$\?\napt-get install .* -- 'haproxyy'$/)
+    await applyPlan(plan, remote)
+    expect(remote.calls[0]?.script).toMatch(/\( export DEBIAN_FRONTEND=noninteractive\napt-get update -q \|\| exit \$\?\napt-get install .* -- 'haproxyy'\n  \) 2>/)
   })
 
   it('upgrades to the candidate with latest, and is a no-op when the candidate is installed', async () => {
@@ -96,7 +100,7 @@ describe('packages on apt', () => {
     const plan = await planWith(packagesStep({ names: ['cron', 'haproxy'], state: 'absent' }), facts(['cron', 'haproxy'], false, state))
     expect(plan.changes).toEqual([{ resource: 'package:haproxy', action: 'delete', field: 'version', before: '2.6.12-1+deb12u3', after: '(absent)' }])
     const remote = scripted([])
-    await plan.apply?.(remote)
+    await applyPlan(plan, remote)
     expect(remote.calls[0]?.script).toContain("apt-get remove -y -q -- 'haproxy'")
     expect(remote.calls[0]?.script).not.toContain('purge')
     const byKey = new Map(plan.predict?.map((p) => [p.key, p.value]))
@@ -105,7 +109,7 @@ describe('packages on apt', () => {
 
   it('throws CommandFailedError naming host, command, exit code and stderr when apt fails', async () => {
     const plan = await planWith(packagesStep({ names: ['haproxy', 'cron'] }), facts(['haproxy', 'cron'], false, fresh))
-    const err = await plan.apply?.(scripted([{ code: 100, stdout: '', stderr: 'E: Unable to locate package cron\n' }])).catch((e: unknown) => e)
+    const err = await applyPlan(plan, scripted([{ code: 100, stdout: '', stderr: 'E: Unable to locate package cron\n' }])).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(CommandFailedError)
     expect((err as Error).message).toBe('host h1: command failed (exit 100): apt-get install haproxy cron\nE: Unable to locate package cron')
   })
@@ -117,26 +121,41 @@ describe('packages on apt', () => {
   })
 })
 
-describe('apt lock contention', () => {
-  const lock = { code: 100, stdout: '', stderr: 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 748 (apt-get)\n' }
-  const ok = { code: 0, stdout: 'done', stderr: '' }
+describe('apt lock contention, run by /bin/sh against a fake apt-get', () => {
+  let dir: string
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'havn-apt-'))
+  })
+  afterEach(() => rm(dir, { recursive: true, force: true }))
 
-  it('retries while the lock is held, then returns the success', async () => {
-    const results = [lock, lock, ok]
-    let n = 0
-    const res = await retryOnAptLock(async () => (n++, results.shift()!), [1, 1, 1, 1])
-    expect(res).toBe(ok)
-    expect(n).toBe(3)
+  /** A fake apt-get that reports the lock held for its first `locked` calls, then `last` (an exit code and message). */
+  async function fakeApt(locked: number, last: { code: number; err: string }): Promise<void> {
+    await installFakeCommands(dir, ['apt-get'], `#!/bin/sh
+n=$(cat ${dir}/calls 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${dir}/calls
+if [ $n -le ${locked} ]; then echo "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 748 (apt-get)" >&2; exit 100; fi
+echo "${last.err}" >&2; exit ${last.code}
+`)
+  }
+  const calls = async () => Number((await readFile(join(dir, 'calls'), 'utf8')).trim())
+
+  it('retries while the lock is held, then succeeds', async () => {
+    await fakeApt(2, { code: 0, err: '' })
+    const res = await remoteWithFakes(dir).exec(retryOnAptLock('apt-get install -y x', [0, 0, 0, 0]))
+    expect(res.code).toBe(0)
+    expect(await calls()).toBe(3)
   })
 
-  it('gives up after the bounded number of retries, and never retries other failures', async () => {
-    let n = 0
-    expect(await retryOnAptLock(async () => (n++, lock), [1, 1])).toBe(lock)
-    expect(n).toBe(3)
-    n = 0
-    const other = { code: 100, stdout: '', stderr: 'E: Unable to locate package x\n' }
-    expect(await retryOnAptLock(async () => (n++, other), [1, 1])).toBe(other)
-    expect(n).toBe(1)
+  it('gives up after the bounded number of retries with the lock error, and never retries other failures', async () => {
+    await fakeApt(10, { code: 0, err: '' })
+    const held = await remoteWithFakes(dir).exec(retryOnAptLock('apt-get install -y x', [0, 0]))
+    expect(held.code).toBe(100)
+    expect(held.stderr).toContain('Could not get lock')
+    expect(await calls()).toBe(3)
+    await rm(join(dir, 'calls'))
+    await fakeApt(0, { code: 100, err: 'E: Unable to locate package x' })
+    const other = await remoteWithFakes(dir).exec(retryOnAptLock('apt-get install -y x', [0, 0]))
+    expect(other).toMatchObject({ code: 100, stderr: 'E: Unable to locate package x\n' })
+    expect(await calls()).toBe(1)
   })
 })
 
@@ -150,7 +169,7 @@ describe('packages on dnf (representative facts)', () => {
       { resource: 'package:nginx', action: 'create', field: 'version', before: '(absent)', after: '1:1.26.2-1.fc40' },
     ])
     const remote = scripted([])
-    await plan.apply?.(remote)
+    await applyPlan(plan, remote)
     expect(remote.calls).toHaveLength(1)
     expect(remote.calls[0]?.script).toBe("dnf -y -q makecache || exit $?\ndnf -y install -- 'nginx' || exit $?\ndnf -y upgrade -- 'haproxy' || exit $?")
   })

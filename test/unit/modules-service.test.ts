@@ -9,7 +9,7 @@ import { pendingInstalls } from '../../src/facts/packages.ts'
 import { parseServiceStatus, serviceStatus } from '../../src/facts/service.ts'
 import { serviceStep, type ServiceArgs } from '../../src/modules/service.ts'
 import { installFakeCommands, remoteWithFakes } from '../support/local-remote.ts'
-import { planWith, recorded } from '../support/plan-with.ts'
+import { planWith, recorded, applyPlan } from '../support/plan-with.ts'
 
 // Captured on the havn test bed (Debian 12, init scripts): see facts-service.test.ts.
 const notInstalled = parseServiceStatus('init=sysv\nexists=no\n')
@@ -29,7 +29,7 @@ describe('service planning', () => {
   it('changes nothing for a running, enabled service asked to be started and enabled', async () => {
     const p = await plan({ name: 'haproxy', state: 'started', enabled: true }, running)
     expect(p.changes).toEqual([])
-    expect(p.apply).toBeUndefined()
+    expect(p.commands).toBeUndefined()
     expect((await plan({ name: 'cron', state: 'stopped', enabled: false }, disabledStopped)).changes).toEqual([])
   })
 
@@ -49,9 +49,9 @@ describe('service planning', () => {
     expect(enable.changes).toEqual([{ resource: 'service:cron', action: 'update', field: 'enabled', before: 'false', after: 'true' }])
     const calls: string[] = []
     const rec: Remote = { host: 'h1', exec: async (s, o) => (calls.push(o?.display ?? ''), { code: 0, stdout: '', stderr: '' }) }
-    await enable.apply?.(rec)
+    await applyPlan(enable, rec)
     const noLinks = await plan({ name: 'cron', enabled: true }, { ...disabledStopped, hasLinks: false })
-    await noLinks.apply?.(rec)
+    await applyPlan(noLinks, rec)
     expect(calls).toEqual(['update-rc.d cron enable', 'update-rc.d cron defaults'])
   })
 
@@ -60,8 +60,8 @@ describe('service planning', () => {
     expect(r.changes).toEqual([{ resource: 'service:haproxy', action: 'update', field: 'state', before: 'running', after: 'restarted' }])
     const calls: string[] = []
     const rec: Remote = { host: 'h1', exec: async (s, o) => (calls.push(o?.display ?? ''), { code: 0, stdout: '', stderr: '' }) }
-    await (await plan({ name: 'haproxy', state: 'reloaded' }, running)).apply?.(rec)
-    await (await plan({ name: 'haproxy', state: 'reloaded' }, stopped)).apply?.(rec)
+    await applyPlan(await plan({ name: 'haproxy', state: 'reloaded' }, running), rec)
+    await applyPlan(await plan({ name: 'haproxy', state: 'reloaded' }, stopped), rec)
     expect(calls).toEqual(['service haproxy reload', 'service haproxy start'])
   })
 
@@ -89,7 +89,7 @@ describe('service planning', () => {
   it('uses systemctl on systemd hosts and leaves static units alone', async () => {
     const p = await plan({ name: 'nginx.service', state: 'started', enabled: true }, sdStopped)
     const calls: string[] = []
-    await p.apply?.({ host: 'h1', exec: async (s) => (calls.push(s), { code: 0, stdout: '', stderr: '' }) })
+    await applyPlan(p, { host: 'h1', exec: async (s) => (calls.push(s), { code: 0, stdout: '', stderr: '' }) })
     expect(calls).toEqual(["{ systemctl enable -- 'nginx.service'\n} || exit $?\n{ systemctl start -- 'nginx.service'\n} || exit $?"])
     expect((await plan({ name: 'dbus', enabled: false, state: 'started' }, sdStatic)).changes).toEqual([])
     await expect(plan({ name: 'x', enabled: true }, { ...sdStopped, enabled: 'masked' })).rejects.toThrow(/masked/)
@@ -110,13 +110,13 @@ describe('service apply scripts, run by /bin/sh against a fake `service`/`update
 
   it('enables then starts, in one command', async () => {
     const p = await plan({ name: 'cron', state: 'started', enabled: true }, disabledStopped)
-    await p.apply?.(withFakes())
+    await applyPlan(p, withFakes())
     expect(await readFile(join(dir, 'log'), 'utf8')).toBe('update-rc.d cron enable\nservice cron start\n')
   })
 
   it('fails with host, command, exit code and the init script output', async () => {
     const p = await plan({ name: 'broken', state: 'started', enabled: true }, { ...disabledStopped })
-    const err = await p.apply?.(withFakes()).catch((e: unknown) => e)
+    const err = await applyPlan(p, withFakes()).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(CommandFailedError)
     expect((err as CommandFailedError).message).toBe(
       'host h1: command failed (exit 1): update-rc.d broken enable && service broken start\n[ALERT] config : parse error',

@@ -7,7 +7,7 @@ import type { Remote } from '../../src/engine/context.ts'
 import { fileState, type FileState } from '../../src/facts/file.ts'
 import { sysctlLive } from '../../src/facts/sysctl.ts'
 import { sysctlStep } from '../../src/modules/sysctl.ts'
-import { planWith, recorded, planOn } from '../support/plan-with.ts'
+import { planWith, recorded, planOn, applyPlan } from '../support/plan-with.ts'
 import { localRemote } from '../support/local-remote.ts'
 
 const FILE = '/etc/sysctl.d/99-havn.conf'
@@ -25,7 +25,7 @@ describe('sysctl: planning from recorded facts', () => {
   it('does nothing when the file and the live value match', async () => {
     const plan = await planWith(sysctlStep({ key: 'net.ipv4.ip_forward', value: 1 }), facts(PERSISTED, { value: '1', writable: true }))
     expect(plan.changes).toEqual([])
-    expect(plan.apply).toBeUndefined()
+    expect(plan.commands).toBeUndefined()
   })
   it('persists and sets live in one change set, predicting both facts', async () => {
     const plan = await planWith(sysctlStep({ key: 'net.ipv4.ip_forward', value: '1' }), facts({ kind: 'absent', parentIsDirectory: true }, { value: '0', writable: true }))
@@ -92,7 +92,7 @@ describe('sysctl: applied for real inside private namespaces', () => {
       ['sysctl:net.ipv4.tcp_rmem', '4096 87380 1234567'],
     ])
     rw.log.length = 0
-    await plan.apply!(rw)
+    await applyPlan(plan, rw)
     expect(rw.log).toHaveLength(1)
     expect((await rw.exec('cat /proc/sys/net/ipv4/tcp_rmem')).stdout).toBe('4096\t87380\t1234567\n')
     expect(readFileSync(file, 'utf8')).toBe('# tuned by havn\nnet.ipv4.tcp_rmem = 4096 87380 1234567\n')
@@ -104,7 +104,7 @@ describe('sysctl: applied for real inside private namespaces', () => {
     const before = (await ro.exec('cat /proc/sys/net/ipv4/tcp_rmem')).stdout
     const plan = await planOn(sysctlStep({ key: 'net.ipv4.tcp_rmem', value: '4096 87380 7654321', file }), ro)
     expect(plan.changes.at(-1)).toMatchObject({ resource: 'sysctl:net.ipv4.tcp_rmem', after: '4096 87380 7654321 (live value not writable here)' })
-    await plan.apply!(ro)
+    await applyPlan(plan, ro)
     expect(readFileSync(file, 'utf8')).toBe('net.ipv4.tcp_rmem = 4096 87380 7654321\n')
     expect((await ro.exec('cat /proc/sys/net/ipv4/tcp_rmem')).stdout).toBe(before)
   })

@@ -6,7 +6,7 @@ import { fileState, type FileState } from '../../src/facts/file.ts'
 import { parseServiceStatus, serviceStatus, type ServiceStatus } from '../../src/facts/service.ts'
 import { secret } from '../../src/connection/quote.ts'
 import { systemdUnitStep, type SystemdUnitArgs } from '../../src/modules/systemd-unit.ts'
-import { planWith, recorded, type RecordedFacts } from '../support/plan-with.ts'
+import { planWith, recorded, type RecordedFacts, applyPlan } from '../support/plan-with.ts'
 
 const UNIT = 'app.service'
 const PATH = `/etc/systemd/system/${UNIT}`
@@ -53,7 +53,7 @@ describe('systemdUnit planning', () => {
     const status = p.predict?.find((x) => x.key === factKey(serviceStatus, [UNIT]))
     expect(status?.value).toEqual({ init: 'systemd', exists: true, running: true, enabled: 'enabled', hasLinks: false })
     const r = recording()
-    await p.apply?.(r.remote)
+    await applyPlan(p, r.remote)
     expect(r.scripts).toHaveLength(1)
     expect(r.displays[0]).toBe(`verify and write write ${PATH}, mkdir ${PATH}.d, write ${PATH}.d/10-env.conf; systemctl daemon-reload; systemctl enable ${UNIT}; systemctl start ${UNIT}`)
     const script = r.scripts[0]!
@@ -68,7 +68,7 @@ describe('systemdUnit planning', () => {
     const p = await plan({ content: TEXT, enabled: true, state: 'started', restartOnChange: true }, stale, files)
     expect(p.changes).toEqual([{ resource: `unit:${UNIT}`, action: 'update', field: 'loaded', before: 'older than its files', after: 'reloaded' }, { resource: `unit:${UNIT}`, action: 'update', field: 'state', before: 'running', after: 'restarted' }])
     const r = recording()
-    await p.apply?.(r.remote)
+    await applyPlan(p, r.remote)
     expect(r.displays).toEqual([`systemctl daemon-reload; systemctl restart ${UNIT}`])
   })
 
@@ -94,7 +94,7 @@ describe('systemdUnit planning', () => {
     const p = await plan({ content: secret(`[Service]\nEnvironment=TOKEN=${token}\nExecStart=/bin/true\n`) }, notFound, { [PATH]: absent })
     expect(JSON.stringify(p.changes)).not.toContain(token)
     const failing: Remote = { host: 'h1', exec: async () => ({ code: 4, stdout: '', stderr: `${PATH}:2: Environment=TOKEN=${token} bad\n` }) }
-    const err = (await p.apply?.(failing).catch((e: unknown) => e)) as Error
+    const err = (await applyPlan(p, failing).catch((e: unknown) => e)) as Error
     expect(err.message).toContain('exit 4')
     expect(err.message).not.toContain(token)
   })

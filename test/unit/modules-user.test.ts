@@ -8,7 +8,7 @@ import { factKey } from '../../src/engine/facts.ts'
 import { parseUserInfo, userInfo, type UserInfo } from '../../src/facts/user.ts'
 import { userStep, type UserArgs } from '../../src/modules/user.ts'
 import { installFakeCommands, remoteWithFakes } from '../support/local-remote.ts'
-import { planWith, recorded } from '../support/plan-with.ts'
+import { planWith, recorded, applyPlan } from '../support/plan-with.ts'
 
 // Captured on a havn test bed host (Debian 12) by running userCommand(): see facts-user.test.ts.
 const userAppCreated = 'passwd=app:x:1500:1600::/home/app:/bin/bash\ngroup=appgrp\ngroups=appgrp ops\n'
@@ -22,7 +22,7 @@ describe('user planning', () => {
   it('changes nothing when every given field matches', async () => {
     const p = await plan({ name: 'app', uid: 1500, group: 'appgrp', groups: ['ops'], shell: '/bin/bash', home: '/home/app', system: true }, app)
     expect(p.changes).toEqual([])
-    expect(p.apply).toBeUndefined()
+    expect(p.commands).toBeUndefined()
     expect((await plan({ name: 'app', group: '1600', groups: ['appgrp', 'ops'] }, app)).changes).toEqual([])
     expect((await plan({ name: 'app', groups: ['ops'], append: true }, app)).changes).toEqual([])
     expect((await plan({ name: 'gone', state: 'absent' }, undefined)).changes).toEqual([])
@@ -80,9 +80,9 @@ describe('user apply scripts, run by /bin/sh against fake useradd/usermod/userde
   const log = () => readFile(join(dir, 'log'), 'utf8')
 
   it('passes each value as one argument', async () => {
-    await (await plan({ name: 'app', uid: 1500, groups: ['ops', 'web'], home: '/srv/my app', system: true }, undefined)).apply?.(withFakes())
-    await (await plan({ name: 'app', groups: ['web'], append: true, shell: '/bin/sh' }, app)).apply?.(withFakes())
-    await (await plan({ name: 'app', state: 'absent' }, app)).apply?.(withFakes())
+    await applyPlan(await plan({ name: 'app', uid: 1500, groups: ['ops', 'web'], home: '/srv/my app', system: true }, undefined), withFakes())
+    await applyPlan(await plan({ name: 'app', groups: ['web'], append: true, shell: '/bin/sh' }, app), withFakes())
+    await applyPlan(await plan({ name: 'app', state: 'absent' }, app), withFakes())
     expect(await log()).toBe(
       'useradd [-r] [-u] [1500] [-G] [ops,web] [-d] [/srv/my app] [-M] [--] [app]\n' +
         'usermod [-a] [-G] [web] [-s] [/bin/sh] [--] [app]\n' +
@@ -91,7 +91,7 @@ describe('user apply scripts, run by /bin/sh against fake useradd/usermod/userde
   })
 
   it('fails with host, command, exit code and stderr', async () => {
-    const err = await (await plan({ name: 'app', groups: ['nosuchgroup'] }, app)).apply?.(withFakes()).catch((e: unknown) => e)
+    const err = await applyPlan(await plan({ name: 'app', groups: ['nosuchgroup'] }, app), withFakes()).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(CommandFailedError)
     expect((err as Error).message).toBe("host h1: command failed (exit 6): usermod -G nosuchgroup app\nusermod: group 'nosuchgroup' does not exist")
   })
