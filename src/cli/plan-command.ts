@@ -10,7 +10,9 @@ import { validateSchema } from '../schema/validate.ts'
 import { HAVN_VERSION } from '../version.ts'
 import type { OutputFormat } from '../output/reporter.ts'
 import { EXIT, exitCodeFor } from './exit-codes.ts'
-import { guarded, prepareRun, stdoutReporter, type ConnectionCommandOptions } from './run-command.ts'
+import { recordRun } from './run-record.ts'
+import { JunitCollector } from '../output/junit.ts'
+import { guarded, prepareRun, stdoutReporter, writeJunit, type ConnectionCommandOptions } from './run-command.ts'
 
 /** Reads a plan file; refuses (exit 4) one that is not a plan, breaks the schema, or (with a key) was edited. */
 export async function readPlan(path: string, key: Buffer | undefined): Promise<PlanFile> {
@@ -34,14 +36,19 @@ export async function readPlan(path: string, key: Buffer | undefined): Promise<P
 }
 
 /** `havn show FILE`: draws a saved plan as `check` drew it; exits as that check did. */
-export async function showCommand(path: string, opts: { output?: OutputFormat }): Promise<number> {
+export async function showCommand(path: string, opts: { output?: OutputFormat; junit?: string }): Promise<number> {
   return guarded([], async () => {
     const key = await planKey(false).catch(() => undefined)
     const plan = await readPlan(path, key)
     if (!key) process.stderr.write(`havn: no plan key here, so ${path} is shown unverified\n`)
     const reporter = await stdoutReporter(opts.output, true)
-    for (const e of plan.events) reporter.onEvent(e)
+    const junit = opts.junit === undefined ? undefined : new JunitCollector()
+    for (const e of plan.events) {
+      reporter.onEvent(e)
+      junit?.onEvent(e)
+    }
     await reporter.close()
+    if (junit) await writeJunit(opts.junit as string, junit)
     const recap = plan.events.findLast((e) => e.type === 'recap')
     return recap?.type === 'recap' ? exitCodeFor(recap.hosts, { check: true, detailed: false }) : EXIT.ok
   })
@@ -54,12 +61,15 @@ function verdict(host: string, saved: ReturnType<typeof plannedHosts>, fresh: Re
   const s = saved.get(host)!
   const f = fresh.get(host)
   if (s.steps.some((x) => x.status === 'failed') || s.unreachable) return { apply: false, why: 'failed', lines: [`${host}: the plan holds a failure on this host; make a new plan`] }
-  if (!hasChanges(s)) return { apply: false, why: 'nothing', lines: [] }
   if (!f) return { apply: false, why: 'drift', lines: [`${host}: not selected any more`] }
-  if (f.unreachable) return { apply: true }
-  if (!hasChanges(f) && !f.steps.some((x) => x.status === 'failed')) return { apply: false, why: 'done', lines: [`${host}: already applied: nothing on it differs from what the plan leads to`] }
+  if (f.unreachable) return hasChanges(s) ? { apply: true } : { apply: false, why: 'nothing', lines: [] }
+  const settled = !hasChanges(f) && !f.steps.some((x) => x.status === 'failed')
+  if (!hasChanges(s) && settled) return { apply: false, why: 'nothing', lines: [] }
+  if (hasChanges(s) && settled) return { apply: false, why: 'done', lines: [`${host}: already applied: nothing on it differs from what the plan leads to`] }
+  // A host the plan leaves alone that now would change drifted too: the plan never said to change it.
   const lines = hostDifferences(host, s, f)
-  return lines.length > 0 ? { apply: false, why: 'drift', lines } : { apply: true }
+  if (lines.length > 0) return { apply: false, why: 'drift', lines }
+  return hasChanges(s) ? { apply: true } : { apply: false, why: 'nothing', lines: [] }
 }
 
 /** The steps a real run goes through, in order: every planned step but the ones the engine only reports. */
@@ -103,9 +113,11 @@ export async function applyCommand(path: string, opts: ConnectionCommandOptions 
     const verdicts = new Map([...saved.keys()].map((h) => [h, verdict(h, saved, fresh)] as const))
     const toApply = new Set([...verdicts].filter(([, v]) => v.apply).map(([h]) => h))
     const reporter = await stdoutReporter(opts.output, opts.diff ?? false)
+    const junit = opts.junit === undefined ? undefined : new JunitCollector()
     const json = opts.output === 'json'
     for (const [host, v] of verdicts) {
       if (v.apply || v.lines.length === 0) continue
+      if (v.why === 'drift' || v.why === 'failed') junit?.hostFailure(host, v.why, v.lines.join('\n'))
       if (json) process.stdout.write(`${JSON.stringify({ type: 'plan:host', host, verdict: v.why, differences: v.lines })}\n`)
       else process.stdout.write(`${v.why === 'drift' ? 'DRIFT' : v.why === 'done' ? 'DONE ' : 'SKIP '} ${v.lines.join('\n      ')}\n`)
     }
@@ -124,8 +136,10 @@ export async function applyCommand(path: string, opts: ConnectionCommandOptions 
     }
     const result = toApply.size === 0
       ? { recap: {}, interrupted: false }
-      : await prepared.execute({ check: false, emit: (e) => reporter.onEvent(e), only: toApply, expect, ...selection })
+      : await prepared.execute({ check: false, emit: (e) => (reporter.onEvent(e), junit?.onEvent(e)), only: toApply, expect, ...selection })
     await reporter.close()
+    if (junit) await writeJunit(opts.junit as string, junit)
+    await recordRun({ command: 'apply', playbook: plan.playbook.path, recap: result.recap })
     if (result.interrupted) return EXIT.interrupted
     const code = exitCodeFor(result.recap, { check: false, detailed: opts.detailedExitcode ?? false })
     const drifted = [...verdicts.values()].some((v) => !v.apply && (v.why === 'drift' || v.why === 'failed'))

@@ -123,8 +123,12 @@ describe('havn run over real sshd hosts', () => {
 
   it('exits 1 when a command fails somewhere, with the exit code and stderr tail, while other hosts finish', async () => {
     const inv = writeInventory({ 'hosts.yaml': hostsYaml(bedHosts(bed, ['host8', 'host9', 'host10']), (n) => (n === 'host9' ? 'mustFail: true' : '')) })
-    const res = await havn(['run', 'test/e2e/playbooks/fail-one.ts', '-i', inv, ...ssh, '--known-hosts', bed.knownHosts, '--output', 'json'])
+    const junitPath = join(mkdtempSync(join(tmpdir(), 'havn-junit-')), 'run.xml')
+    const res = await havn(['run', 'test/e2e/playbooks/fail-one.ts', '-i', inv, ...ssh, '--known-hosts', bed.knownHosts, '--output', 'json', '--junit', junitPath])
     expect(res.code).toBe(1)
+    const junit = readFileSync(junitPath, 'utf8')
+    expect(junit).toContain('<testsuites name="havn apply fail-one" tests="3" failures="1">')
+    expect(junit).toContain('<failure type="command" message="command failed (exit 7): echo going down &gt;&amp;2; exit 7">going down</failure>')
     const evs = events(res.stdout)
     const failed = evs.find((e) => e.type === 'step:end' && e.status === 'failed')!
     expect(failed.host).toBe('host9')
@@ -132,6 +136,24 @@ describe('havn run over real sshd hosts', () => {
     const recap = evs.at(-1)!
     expect(recap.hosts.host8).toMatchObject({ changed: 1, failed: 0 })
     expect(recap.hosts.host10).toMatchObject({ changed: 1, failed: 0 })
+  })
+
+  it('--limit @last-failed runs only the hosts that failed last time; --limit @FILE reads a retry file', async () => {
+    const env = { HAVN_RUNS_DIR: mkdtempSync(join(tmpdir(), 'havn-runs-')) }
+    const inv = writeInventory({ 'hosts.yaml': hostsYaml(bedHosts(bed, ['host8', 'host9', 'host10']), (n) => (n === 'host9' ? 'mustFail: true' : '')) })
+    const base = ['run', 'test/e2e/playbooks/fail-one.ts', '-i', inv, ...ssh, '--known-hosts', bed.knownHosts, '--output', 'json']
+    const none = await havn([...base, '--limit', '@last-failed'], { env })
+    expect(none.code).toBe(4)
+    expect(none.stderr).toContain('no run has been recorded here yet')
+    expect((await havn(base, { env })).code).toBe(1)
+    const retry = await havn([...base, '--limit', '@last-failed'], { env })
+    expect(retry.code).toBe(1)
+    expect(Object.keys(events(retry.stdout).at(-1)!.hosts)).toEqual(['host9'])
+    const file = join(env.HAVN_RUNS_DIR, 'site.retry')
+    writeFileSync(file, 'host10\n# a comment\nhost8\n')
+    const fromFile = await havn([...base, '--limit', `@${file}`], { env })
+    expect(fromFile.code).toBe(0)
+    expect(Object.keys(events(fromFile.stdout).at(-1)!.hosts).sort()).toEqual(['host10', 'host8'])
   })
 })
 

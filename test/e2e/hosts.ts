@@ -4,7 +4,7 @@ import type { HostKind } from '../testbed/index.ts'
  * Which test bed hosts each e2e file may use, so files never disturb each other's hosts.
  * The global setup starts BED_HOSTS hosts plus one jump-only host (`hidden1`, behind host1).
  */
-export const BED_HOSTS = 79
+export const BED_HOSTS = 80
 
 /** The kinds every role is proven on: each role's e2e runs once per kind, on its own hosts. */
 export const ROLE_KINDS = ['bookworm-sysv', 'bookworm-systemd', 'trixie-systemd'] as const
@@ -27,8 +27,9 @@ export const ROLE_HOSTS = {
   site: ['host39', 'host40', 'host41', 'host42', 'host43', 'host44'],
   /** A hub and a spoke reached as the non-root `deploy` login, every step through sudo. */
   wireguardBecome: ['host45', 'host46'],
-  /** Saved plans: check --out, drift by hand on the second host, apply. */
+  /** Saved plans: check --out, drift by hand on the second host, apply; the last host drifts in the middle of an apply. */
   plan: ['host77', 'host78', 'host79'],
+  planMidway: ['host80'],
 } as const
 
 /** The role sets that run on every kind of ROLE_KINDS; on systemd kinds the mesh is a hub and two spokes. */
@@ -41,7 +42,7 @@ function systemdRoleHosts(first: number): RoleHosts {
   return { wireguard: take(3), postgres: take(3), mysql: take(2), haproxy: take(4), restic: take(2) }
 }
 
-/** Each role's hosts per kind: host49..host62 are bookworm-systemd, host63..host76 trixie-systemd (host77-79 are sysv again). */
+/** Each role's hosts per kind: host49..host62 are bookworm-systemd, host63..host76 trixie-systemd (host77-80 are sysv again). */
 export const ROLE_HOSTS_BY_KIND: Readonly<Record<RoleKind, RoleHosts>> = {
   'bookworm-sysv': ROLE_HOSTS,
   'bookworm-systemd': systemdRoleHosts(49),

@@ -57,10 +57,17 @@ describe.sequential('plans as data: check --out, show, apply', () => {
     await hostSh(bed, drifting, 'echo edited-by-hand > /etc/havn-plan.motd')
     const untouched = hostWrites(bed, drifting)
 
-    const apply = await cli(['apply', planPath, ...ssh, '--output', 'json'])
+    const junitPath = join(work, 'apply.junit.xml')
+    const apply = await cli(['apply', planPath, ...ssh, '--output', 'json', '--junit', junitPath])
     expect(apply.code).toBe(5)
     const evs = events(apply.stdout)
     expect(failures(evs)).toEqual([])
+    // CI reads the same verdict: the drifted host is a failure, every applied step a test case.
+    const junit = readFileSync(junitPath, 'utf8')
+    expect(junit).toMatch(new RegExp(`<testsuite name="${drifting}" tests="1" failures="1"`))
+    expect(junit).toContain('<failure type="drift"')
+    expect(junit).toMatch(new RegExp(`<testsuite name="${first}" tests="4" failures="0"`))
+    outputs.push(junit)
     const verdict = evs.find((e) => e.type === 'plan:host' && e.host === drifting)!
     expect(verdict.verdict).toBe('drift')
     expect(verdict.differences.join('\n')).toContain(`${drifting}: file /etc/havn-plan.motd: file:/etc/havn-plan.motd content: the plan expected (none) -> "hello\\n", found "edited-by-hand\\n" -> "hello\\n"`)
@@ -112,6 +119,50 @@ describe.sequential('plans as data: check --out, show, apply', () => {
       rmSync(dir, { recursive: true, force: true })
     }
     expect(hosts.map((h) => hostWrites(bed, h.name))).toEqual(writes)
+  })
+
+  it('a host the plan leaves alone that drifted (a service stopped, a package removed) is refused too; the rest gets exactly the plan', async () => {
+    const second = join(work, 'second.plan.json')
+    const check = await cli(['check', PLAYBOOK, '-i', inventory, ...ssh, '--output', 'json', '--out', second])
+    expect(check.code).toBe(2)
+    const planned = changeSet(events(check.stdout), ['would-change', 'uncertain'])
+    expect(planned.every((c) => c.startsWith(`${drifting} `))).toBe(true)
+    await hostSh(bed, first, 'service haproxy stop >/dev/null 2>&1 </dev/null')
+    await hostSh(bed, third, 'DEBIAN_FRONTEND=noninteractive apt-get remove -y -q haproxy >/dev/null 2>&1')
+    const untouched = [first, third].map((h) => hostWrites(bed, h))
+
+    const apply = await cli(['apply', second, ...ssh, '--output', 'json'])
+    expect(apply.code).toBe(5)
+    const evs = events(apply.stdout)
+    const verdicts = Object.fromEntries(evs.filter((e) => e.type === 'plan:host').map((e) => [e.host, e]))
+    expect(verdicts[first]?.verdict).toBe('drift')
+    expect(verdicts[first]?.differences.join('\n')).toContain(`${first}: service haproxy started, enabled: service:haproxy state: not in the plan, now it would change ("stopped" -> "running")`)
+    expect(verdicts[third]?.verdict).toBe('drift')
+    expect(verdicts[third]?.differences.join('\n')).toMatch(new RegExp(`${third}: packages present haproxy: package:haproxy version: not in the plan`))
+    expect([first, third].map((h) => hostWrites(bed, h))).toEqual(untouched)
+    expect(changeSet(evs, ['changed'])).toEqual(planned)
+    expect(await hostSh(bed, drifting, 'cat /etc/havn-plan.motd')).toBe('hello\n')
+  })
+
+  it('a host that drifts in the middle of an apply stops at the step that differs, and says so', async () => {
+    const [mid] = bedHosts(bed, ROLE_HOSTS.planMidway)
+    const inv = writeInventory({ 'hosts.yaml': hostsYaml([mid!]) })
+    const midPlan = join(work, 'midway.plan.json')
+    expect((await cli(['check', 'test/e2e/playbooks/plan-midway.ts', '-i', inv, ...ssh, '--output', 'json', '--out', midPlan])).code).toBe(2)
+    const applying = cli(['apply', midPlan, ...ssh, '--output', 'json'])
+    // Once the first file is written the pause runs for 3 s (bounded wait: 10 s); then the second
+    // file appears by hand: the plan would create it, now it would update it.
+    const wait = 'for i in $(seq 100); do [ -f /etc/havn-mid.a ] && break; sleep 0.1; done; cat /etc/havn-mid.a'
+    expect(await hostSh(bed, mid!.name, wait)).toBe('a\n')
+    await hostSh(bed, mid!.name, 'echo by-hand > /etc/havn-mid.b')
+    const res = await applying
+    expect(res.code).toBe(1)
+    const [failed] = failures(events(res.stdout))
+    expect(failed).toMatchObject({ host: mid!.name, step: 'file /etc/havn-mid.b', error: { kind: 'drift' } })
+    expect(failed!.error.message).toContain('the host no longer matches the plan, so this step and the rest of the host were not applied')
+    expect(failed!.error.message).toContain('file:/etc/havn-mid.b content: the plan expected (none) -> "b\\n", found "by-hand\\n" -> "b\\n"')
+    expect(changeSet(events(res.stdout), ['changed'])).toEqual([`${mid!.name} command:sleep 3 -`, `${mid!.name} file:/etc/havn-mid.a content`, `${mid!.name} file:/etc/havn-mid.a mode`])
+    expect(await hostSh(bed, mid!.name, 'cat /etc/havn-mid.b')).toBe('by-hand\n')
   })
 
   it('the secret never appears in any plan or output', () => {
