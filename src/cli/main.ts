@@ -36,6 +36,7 @@ function connectionOptions<Args extends unknown[], Opts extends OptionValues>(cm
     .option('--command-timeout <seconds>', 'fail a remote command that runs longer (0: no limit)', parseNonNegativeInt, 0)
     .option('--break-lock', 'remove a run lock left on a host by a crashed run')
     .option('--junit <file>', 'also write the run as JUnit XML (a test case per host and step)')
+    .option('--report <file>', 'also write the run as one self-contained HTML page')
 }
 
 runOptions(program.command('run').argument('<playbook>', 'playbook file (.ts or .js)').description('apply a playbook'))
@@ -59,6 +60,7 @@ program
   .description('draw a saved plan as check drew it')
   .addOption(new Option('--output <format>', 'human (TTY), line (CI) or json (NDJSON)').choices(['human', 'line', 'json'] as const))
   .option('--junit <file>', 'also write the plan as JUnit XML')
+  .option('--report <file>', 'also write the plan as one self-contained HTML page')
   .action(async (plan, opts) => {
     const { showCommand } = await import('./plan-command.ts')
     process.exitCode = await showCommand(plan, opts)

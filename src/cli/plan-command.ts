@@ -11,8 +11,8 @@ import { HAVN_VERSION } from '../version.ts'
 import type { OutputFormat } from '../output/reporter.ts'
 import { EXIT, exitCodeFor } from './exit-codes.ts'
 import { recordRun } from './run-record.ts'
-import { JunitCollector } from '../output/junit.ts'
-import { guarded, prepareRun, stdoutReporter, writeJunit, type ConnectionCommandOptions } from './run-command.ts'
+import { transcriptFor, writeReportFiles, type ReportFiles } from './report-files.ts'
+import { guarded, prepareRun, stdoutReporter, type ConnectionCommandOptions } from './run-command.ts'
 
 /** Reads a plan file; refuses (exit 4) one that is not a plan, breaks the schema, or (with a key) was edited. */
 export async function readPlan(path: string, key: Buffer | undefined): Promise<PlanFile> {
@@ -36,19 +36,19 @@ export async function readPlan(path: string, key: Buffer | undefined): Promise<P
 }
 
 /** `havn show FILE`: draws a saved plan as `check` drew it; exits as that check did. */
-export async function showCommand(path: string, opts: { output?: OutputFormat; junit?: string }): Promise<number> {
+export async function showCommand(path: string, opts: ReportFiles & { readonly output?: OutputFormat }): Promise<number> {
   return guarded([], async () => {
     const key = await planKey(false).catch(() => undefined)
     const plan = await readPlan(path, key)
     if (!key) process.stderr.write(`havn: no plan key here, so ${path} is shown unverified\n`)
     const reporter = await stdoutReporter(opts.output, true)
-    const junit = opts.junit === undefined ? undefined : new JunitCollector()
+    const transcript = transcriptFor(opts)
     for (const e of plan.events) {
       reporter.onEvent(e)
-      junit?.onEvent(e)
+      transcript?.onEvent(e)
     }
     await reporter.close()
-    if (junit) await writeJunit(opts.junit as string, junit)
+    await writeReportFiles(transcript, opts, plan.playbook.path)
     const recap = plan.events.findLast((e) => e.type === 'recap')
     return recap?.type === 'recap' ? exitCodeFor(recap.hosts, { check: true, detailed: false }) : EXIT.ok
   })
@@ -83,7 +83,7 @@ function appliedSteps(steps: readonly PlannedStep[]): PlannedStep[] {
  * a host that differs in any way is left untouched and its differences listed; the others are
  * applied, every step compared with the plan before it is applied.
  */
-export async function applyCommand(path: string, opts: ConnectionCommandOptions & { readonly diff?: boolean; readonly detailedExitcode?: boolean }): Promise<number> {
+export async function applyCommand(path: string, opts: ConnectionCommandOptions & ReportFiles & { readonly diff?: boolean; readonly detailedExitcode?: boolean }): Promise<number> {
   const secrets: string[] = []
   return guarded(secrets, async () => {
     const key = await planKey(false).catch((err: Error) => {
@@ -113,11 +113,11 @@ export async function applyCommand(path: string, opts: ConnectionCommandOptions 
     const verdicts = new Map([...saved.keys()].map((h) => [h, verdict(h, saved, fresh)] as const))
     const toApply = new Set([...verdicts].filter(([, v]) => v.apply).map(([h]) => h))
     const reporter = await stdoutReporter(opts.output, opts.diff ?? false)
-    const junit = opts.junit === undefined ? undefined : new JunitCollector()
+    const transcript = transcriptFor(opts)
     const json = opts.output === 'json'
     for (const [host, v] of verdicts) {
       if (v.apply || v.lines.length === 0) continue
-      if (v.why === 'drift' || v.why === 'failed') junit?.hostFailure(host, v.why, v.lines.join('\n'))
+      if (v.why === 'drift' || v.why === 'failed') transcript?.hostRefused(host, v.lines.join('\n'))
       if (json) process.stdout.write(`${JSON.stringify({ type: 'plan:host', host, verdict: v.why, differences: v.lines })}\n`)
       else process.stdout.write(`${v.why === 'drift' ? 'DRIFT' : v.why === 'done' ? 'DONE ' : 'SKIP '} ${v.lines.join('\n      ')}\n`)
     }
@@ -136,9 +136,12 @@ export async function applyCommand(path: string, opts: ConnectionCommandOptions 
     }
     const result = toApply.size === 0
       ? { recap: {}, interrupted: false }
-      : await prepared.execute({ check: false, emit: (e) => (reporter.onEvent(e), junit?.onEvent(e)), only: toApply, expect, ...selection })
+      : await prepared.execute({ check: false, emit: (e) => {
+            reporter.onEvent(e)
+            transcript?.onEvent(e)
+          }, only: toApply, expect, ...selection })
     await reporter.close()
-    if (junit) await writeJunit(opts.junit as string, junit)
+    await writeReportFiles(transcript, opts, plan.playbook.path)
     await recordRun({ command: 'apply', playbook: plan.playbook.path, recap: result.recap })
     if (result.interrupted) return EXIT.interrupted
     const code = exitCodeFor(result.recap, { check: false, detailed: opts.detailedExitcode ?? false })

@@ -1,4 +1,3 @@
-import { rename, writeFile } from 'node:fs/promises'
 import { connect, type ConnectOptions } from '../connection/index.ts'
 import { secretValues } from '../connection/quote.ts'
 import type { StepExpectation } from '../engine/context.ts'
@@ -11,12 +10,12 @@ import type { Playbook } from '../engine/define.ts'
 import { osInfo } from '../facts/os.ts'
 import { loadInventory, selectHosts } from '../inventory/index.ts'
 import type { Inventory } from '../inventory/types.ts'
-import { JunitCollector } from '../output/junit.ts'
 import { createReporter, type OutputFormat, type Reporter } from '../output/reporter.ts'
 import { classifyError } from './classify.ts'
 import { EXIT, exitCodeFor } from './exit-codes.ts'
 import { loadPlaybook } from './load-playbook.ts'
 import { reportInputError } from './report-error.ts'
+import { transcriptFor, writeReportFiles } from './report-files.ts'
 import { expandLimit, recordRun } from './run-record.ts'
 import { readBecomePassword, redact } from './secrets.ts'
 
@@ -35,6 +34,8 @@ export interface ConnectionCommandOptions {
   readonly breakLock?: boolean
   /** Also write the run as JUnit XML to this file. */
   readonly junit?: string
+  /** Also write the run as a self-contained HTML report to this file. */
+  readonly report?: string
 }
 
 /** Options shared by `havn run` and `havn check`, as parsed from the command line. */
@@ -144,12 +145,6 @@ export function stdoutReporter(output: OutputFormat | undefined, diff: boolean):
   return createReporter(output ?? (tty ? 'human' : 'line'), (t) => process.stdout.write(t), { tty, color: tty && !process.env.NO_COLOR, diff })
 }
 
-/** Writes a JUnit report beside and renames it into place, so CI never reads half of one. */
-export async function writeJunit(path: string, junit: JunitCollector): Promise<void> {
-  await writeFile(`${path}.tmp`, junit.toXml())
-  await rename(`${path}.tmp`, path)
-}
-
 /** Runs a command body; invalid input exits 4 with its problems listed, anything else is an internal error with secrets masked. */
 export async function guarded(secrets: readonly string[], body: () => Promise<number>): Promise<number> {
   try {
@@ -167,7 +162,7 @@ export async function runCommand(playbookPath: string, opts: RunCommandOptions):
   return guarded(secrets, async () => {
     const prepared = await prepareRun(playbookPath, opts.inventory, opts, secrets)
     const reporter = await stdoutReporter(opts.output, opts.diff)
-    const junit = opts.junit === undefined ? undefined : new JunitCollector()
+    const transcript = transcriptFor(opts)
     const saving = opts.out === undefined
       ? undefined
       : await import('../plan/record.ts').then((m) =>
@@ -182,7 +177,7 @@ export async function runCommand(playbookPath: string, opts: RunCommandOptions):
       check: opts.check,
       emit: (e) => {
         reporter.onEvent(e)
-        junit?.onEvent(e)
+        transcript?.onEvent(e)
         saving?.record(e)
       },
       limit: opts.limit,
@@ -191,7 +186,7 @@ export async function runCommand(playbookPath: string, opts: RunCommandOptions):
       ...(saving ? { fingerprintKey: saving.key } : {}),
     })
     await reporter.close()
-    if (junit) await writeJunit(opts.junit as string, junit)
+    await writeReportFiles(transcript, opts, prepared.playbookFile)
     await recordRun({ command: opts.check ? 'check' : 'run', playbook: prepared.playbookFile, recap })
     if (interrupted) return EXIT.interrupted
     if (saving) {

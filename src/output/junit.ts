@@ -1,14 +1,5 @@
-import type { Change, HostRecap, RunEvent } from '../engine/events.ts'
-
-/** One `<testcase>`: a step on a host, or a host-level problem (unreachable, drifted from a plan). */
-interface Case {
-  readonly name: string
-  readonly classname: string
-  readonly seconds: number
-  readonly failure?: { readonly type: string; readonly message: string; readonly detail?: string }
-  readonly skipped?: string
-  readonly out?: string
-}
+import type { Change } from '../engine/events.ts'
+import { isFailure, type Transcript } from './transcript.ts'
 
 /** XML text with the five special characters escaped and characters XML cannot hold removed. */
 function xml(text: string): string {
@@ -29,76 +20,32 @@ function changeLine(c: Change): string {
 }
 
 /**
- * Collects a run's events into JUnit XML, as CI systems (GitLab, Jenkins) read it: a test suite per
- * host, a test case per step (failed steps, and hosts that were unreachable or drifted from a plan,
- * are failures; skipped steps are skipped), the host's recap as suite properties. Values are the
- * already-masked event values; nothing else is added.
+ * A run as JUnit XML, as CI systems (GitLab, Jenkins) read it: a test suite per host with its
+ * recap as properties, a test case per step; failed steps, unreachable hosts and hosts that
+ * drifted from a plan are failures, skipped steps are skipped. Only already-masked values appear.
  */
-export class JunitCollector {
-  private readonly cases = new Map<string, Case[]>()
-  private readonly started = new Map<string, number>()
-  private recap: Readonly<Record<string, HostRecap>> = {}
-  private playbook = 'havn'
-  private mode = 'apply'
-
-  /** Takes one event of the run, in order. */
-  onEvent(e: RunEvent): void {
-    if (e.type === 'run:start') {
-      this.playbook = e.playbook
-      this.mode = e.mode
-      for (const h of e.hosts) this.of(h)
-    } else if (e.type === 'step:start') this.started.set(`${e.host}\n${e.step}`, Date.now())
-    else if (e.type === 'step:end') {
-      const t0 = this.started.get(`${e.host}\n${e.step}`)
-      const c: Case = {
-        name: e.step,
-        classname: `${e.host}${e.role ? `.${e.role}` : ''}`,
-        seconds: t0 === undefined ? 0 : (Date.now() - t0) / 1000,
-        ...(e.status === 'failed' && e.error ? { failure: { type: e.error.kind, message: e.error.message, ...(e.error.stderrTail ? { detail: e.error.stderrTail } : {}) } } : {}),
-        ...(e.status === 'skipped' ? { skipped: e.reason ?? 'skipped' } : {}),
-        out: [`status: ${e.status}`, ...(e.reason ? [`reason: ${e.reason}`] : []), ...e.changes.map(changeLine)].join('\n'),
-      }
-      this.of(e.host).push(c)
-    } else if (e.type === 'host:unreachable') {
-      this.of(e.host).push({ name: 'connect', classname: e.host, seconds: 0, failure: { type: e.error.kind, message: e.error.message } })
-    } else if (e.type === 'recap') this.recap = e.hosts
-  }
-
-  /** A failure of the whole host that is not a step of the run (a host `havn apply` refused). */
-  hostFailure(host: string, type: string, message: string): void {
-    this.of(host).push({ name: 'matches the plan', classname: host, seconds: 0, failure: { type, message } })
-  }
-
-  /** The JUnit XML document. */
-  toXml(): string {
-    const all = [...this.cases.values()].flat()
-    const failures = all.filter((c) => c.failure).length
-    const lines = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="${xml(`havn ${this.mode} ${this.playbook}`)}" tests="${all.length}" failures="${failures}">`]
-    for (const [host, cases] of this.cases) {
-      const r = this.recap[host]
-      const time = cases.reduce((s, c) => s + c.seconds, 0)
-      lines.push(`  <testsuite name="${xml(host)}" tests="${cases.length}" failures="${cases.filter((c) => c.failure).length}" skipped="${cases.filter((c) => c.skipped !== undefined).length}" time="${time.toFixed(3)}">`)
-      if (r) {
-        lines.push('    <properties>')
-        for (const [k, v] of Object.entries(r)) lines.push(`      <property name="${xml(k)}" value="${xml(String(v))}"/>`)
-        lines.push('    </properties>')
-      }
-      for (const c of cases) {
-        lines.push(`    <testcase classname="${xml(c.classname)}" name="${xml(c.name)}" time="${c.seconds.toFixed(3)}">`)
-        if (c.failure) lines.push(`      <failure type="${xml(c.failure.type)}" message="${xml(c.failure.message)}">${xml(c.failure.detail ?? c.failure.message)}</failure>`)
-        if (c.skipped !== undefined) lines.push(`      <skipped message="${xml(c.skipped)}"/>`)
-        if (c.out) lines.push(`      <system-out>${xml(c.out)}</system-out>`)
-        lines.push('    </testcase>')
-      }
-      lines.push('  </testsuite>')
+export function junitXml(t: Transcript): string {
+  const all = [...t.hosts.values()].flat()
+  const lines = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="${xml(`havn ${t.mode} ${t.playbook}`)}" tests="${all.length}" failures="${all.filter(isFailure).length}">`]
+  for (const [host, steps] of t.hosts) {
+    const time = steps.reduce((s, c) => s + c.seconds, 0)
+    lines.push(`  <testsuite name="${xml(host)}" tests="${steps.length}" failures="${steps.filter(isFailure).length}" skipped="${steps.filter((s) => s.status === 'skipped').length}" time="${time.toFixed(3)}">`)
+    const r = t.recap[host]
+    if (r) {
+      lines.push('    <properties>')
+      for (const [k, v] of Object.entries(r)) lines.push(`      <property name="${xml(k)}" value="${xml(String(v))}"/>`)
+      lines.push('    </properties>')
     }
-    lines.push('</testsuites>')
-    return `${lines.join('\n')}\n`
+    for (const s of steps) {
+      lines.push(`    <testcase classname="${xml(`${host}${s.role ? `.${s.role}` : ''}`)}" name="${xml(s.step)}" time="${s.seconds.toFixed(3)}">`)
+      if (isFailure(s) && s.error) lines.push(`      <failure type="${xml(s.error.kind)}" message="${xml(s.error.message)}">${xml(s.error.stderrTail ?? s.error.message)}</failure>`)
+      if (s.status === 'skipped') lines.push(`      <skipped message="${xml(s.reason ?? 'skipped')}"/>`)
+      const out = [`status: ${s.status}`, ...(s.reason ? [`reason: ${s.reason}`] : []), ...s.changes.map(changeLine)].join('\n')
+      lines.push(`      <system-out>${xml(out)}</system-out>`)
+      lines.push('    </testcase>')
+    }
+    lines.push('  </testsuite>')
   }
-
-  private of(host: string): Case[] {
-    let list = this.cases.get(host)
-    if (!list) this.cases.set(host, (list = []))
-    return list
-  }
+  lines.push('</testsuites>')
+  return `${lines.join('\n')}\n`
 }

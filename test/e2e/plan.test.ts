@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, inject, it } from 'vitest'
+import { openInBrowser } from './browser.ts'
 import { events, havn, REPO, type CliResult } from './cli.ts'
 import { ROLE_HOSTS } from './hosts.ts'
 import { bedHosts, changeSet, failures, hostSh, hostsYaml, hostWrites, writeInventory } from './support.ts'
@@ -26,6 +28,7 @@ async function cli(args: string[]): Promise<CliResult> {
 
 const inventory = writeInventory({ 'hosts.yaml': hostsYaml(hosts, () => `motd: hello, token: ${CANARY}`) })
 const planPath = join(work, 'maintenance.plan.json')
+const reportPath = join(work, 'apply.report.html')
 
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
@@ -58,7 +61,7 @@ describe.sequential('plans as data: check --out, show, apply', () => {
     const untouched = hostWrites(bed, drifting)
 
     const junitPath = join(work, 'apply.junit.xml')
-    const apply = await cli(['apply', planPath, ...ssh, '--output', 'json', '--junit', junitPath])
+    const apply = await cli(['apply', planPath, ...ssh, '--output', 'json', '--junit', junitPath, '--report', reportPath])
     expect(apply.code).toBe(5)
     const evs = events(apply.stdout)
     expect(failures(evs)).toEqual([])
@@ -75,6 +78,42 @@ describe.sequential('plans as data: check --out, show, apply', () => {
     // The others: what the run changed is exactly what the plan said, host by host.
     expect(changeSet(evs, ['changed'])).toEqual(planned.filter((c) => !c.startsWith(`${drifting} `)))
     expect(await hostSh(bed, third, 'cat /etc/havn-plan.motd; service haproxy status >/dev/null && echo running')).toBe('hello\nrunning\n')
+  })
+
+  it('the HTML report of that apply reads in a real browser: no request, no console error, counts equal to the recap, a visible diff, the drift, no secret', async () => {
+    const source = readFileSync(reportPath, 'utf8')
+    expect(source).not.toContain(CANARY)
+    const recap = events(outputs.find((o) => o.includes('"type":"recap"') && o.includes('"mode":"apply"'))!).at(-1)!.hosts as Record<string, Record<string, number>>
+    const loaded = await openInBrowser(pathToFileURL(reportPath).href)
+    try {
+      const { page } = loaded
+      expect(loaded.failedRequests).toEqual([])
+      expect(loaded.consoleErrors).toEqual([])
+      const cells = await page.$$eval('td[data-host]', (tds) => tds.map((td) => [td.getAttribute('data-host'), td.getAttribute('data-field'), Number(td.textContent)] as const))
+      for (const [host, field, value] of cells) expect(value, `${host} ${field}`).toBe(recap[host!]?.[field!] ?? 0)
+      expect(cells.filter(([h]) => h === first).find(([, f]) => f === 'changed')?.[2]).toBeGreaterThan(0)
+      // A diff is shown, with the added line marked.
+      expect(await page.$eval(`#host-${first} .diff .add:last-child`, (el) => [el.textContent, el.getClientRects().length > 0])).toEqual(['+hello', true])
+      expect(await page.$eval(`#host-${drifting}`, (el) => el.textContent)).toContain('the plan expected (none)')
+      // From the keyboard: Tab reaches a host's summary, Enter closes it and opens it again.
+      const summary = `#host-${third} > summary`
+      await page.focus(summary)
+      expect(await page.$eval(`#host-${third}`, (el) => el.hasAttribute('open'))).toBe(true)
+      await page.keyboard.press('Enter')
+      expect(await page.$eval(`#host-${third}`, (el) => el.hasAttribute('open'))).toBe(false)
+      await page.keyboard.press('Enter')
+      expect(await page.$eval(`#host-${third}`, (el) => el.hasAttribute('open'))).toBe(true)
+      expect(await page.content()).not.toContain(CANARY)
+      expect(await page.$eval('body', (b) => b.textContent)).not.toContain(CANARY)
+      // The screenshot: the page as a reviewer sees it, recap table and hosts drawn.
+      const shot = Buffer.from(await page.screenshot({ fullPage: true, type: 'png' }))
+      expect(shot.subarray(1, 4).toString()).toBe('PNG')
+      expect(shot.readUInt32BE(16)).toBeGreaterThanOrEqual(600)
+      expect(shot.readUInt32BE(20)).toBeGreaterThan(400)
+      writeFileSync(join(work, 'report.png'), shot)
+    } finally {
+      await loaded.close()
+    }
   })
 
   it('the same plan again changes nothing: applied hosts say so, the drifted one is still refused', async () => {

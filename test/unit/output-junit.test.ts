@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import type { RunEvent } from '../../src/engine/events.ts'
-import { JunitCollector } from '../../src/output/junit.ts'
+import { junitXml } from '../../src/output/junit.ts'
+import { Transcript } from '../../src/output/transcript.ts'
 
 const recap = { ok: 1, changed: 1, wouldChange: 0, uncertain: 0, failed: 1, skipped: 0, unreachable: false, notRun: false, durationMs: 12 }
 
 describe('JUnit XML', () => {
   it('has a suite per host, a case per step, failures with kind and message, and the recap as properties', () => {
-    const j = new JunitCollector()
+    const j = new Transcript()
     const evs: RunEvent[] = [
       { type: 'run:start', playbook: 'site <prod>', mode: 'apply', hosts: ['db1', 'web1'] },
       { type: 'step:start', host: 'db1', role: 'pg', step: 'file /etc/a' },
@@ -16,8 +17,8 @@ describe('JUnit XML', () => {
       { type: 'recap', mode: 'apply', hosts: { db1: recap, web1: { ...recap, failed: 0, unreachable: true } }, durationMs: 20 },
     ]
     for (const e of evs) j.onEvent(e)
-    j.hostFailure('app1', 'drift', 'app1: file /etc/b: differs')
-    const out = j.toXml()
+    j.hostRefused('app1', 'app1: file /etc/b: differs')
+    const out = junitXml(j)
     expect(out).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="havn apply site &lt;prod&gt;" tests="4" failures="3">/)
     expect(out).toContain('<testsuite name="db1" tests="2" failures="1" skipped="0"')
     expect(out).toContain('<property name="failed" value="1"/>')
