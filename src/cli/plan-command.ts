@@ -142,10 +142,10 @@ export async function applyCommand(path: string, opts: ConnectionCommandOptions 
           }, only: toApply, expect, ...selection })
     await reporter.close()
     await writeReportFiles(transcript, opts, plan.playbook.path)
-    await recordRun({ command: 'apply', playbook: plan.playbook.path, recap: result.recap })
+    const refused = [...verdicts].filter(([, v]) => !v.apply && (v.why === 'drift' || v.why === 'failed')).map(([h]) => h)
+    await recordRun({ command: 'apply', playbook: plan.playbook.path, recap: result.recap }, refused)
     if (result.interrupted) return EXIT.interrupted
     const code = exitCodeFor(result.recap, { check: false, detailed: opts.detailedExitcode ?? false })
-    const drifted = [...verdicts.values()].some((v) => !v.apply && (v.why === 'drift' || v.why === 'failed'))
-    return drifted && (code === EXIT.ok || code === EXIT.pending) ? EXIT.drifted : code
+    return refused.length > 0 && (code === EXIT.ok || code === EXIT.pending) ? EXIT.drifted : code
   })
 }

@@ -23,13 +23,17 @@ export interface RunRecord {
   readonly recap: Readonly<Record<string, HostRecap>>
 }
 
-/** Writes the record of a finished run as `<time>.json` and `last.json`; a record that cannot be written is only reported. */
-export async function recordRun(record: Omit<RunRecord, 'failed' | 'unreachable' | 'finishedAt'>): Promise<void> {
+/**
+ * Writes the record of a finished run as `<time>.json` and `last.json`; `refused` are hosts that
+ * count as failed though the run did not reach them (an apply found they drifted from the plan).
+ * A record that cannot be written is only reported.
+ */
+export async function recordRun(record: Omit<RunRecord, 'failed' | 'unreachable' | 'finishedAt'>, refused: readonly string[] = []): Promise<void> {
   const hosts = Object.entries(record.recap)
   const full: RunRecord = {
     ...record,
     finishedAt: new Date().toISOString(),
-    failed: hosts.filter(([, r]) => r.failed > 0).map(([h]) => h),
+    failed: [...new Set([...hosts.filter(([, r]) => r.failed > 0).map(([h]) => h), ...refused])],
     unreachable: hosts.filter(([, r]) => r.unreachable).map(([h]) => h),
   }
   const dir = runsDir()

@@ -118,7 +118,12 @@ describe('havn run over real sshd hosts', () => {
     expect(json.code).toBe(0)
     const ids = events(json.stdout).filter((e) => e.type === 'step:end').map((e) => String(e.stdout).trim())
     expect(ids).toEqual(['0', '0'])
-    for (const out of [line.stdout, line.stderr, json.stdout, json.stderr]) expect(out).not.toContain(password)
+    // A saved plan and the report files of a become run hold it just as little.
+    const dir = mkdtempSync(join(tmpdir(), 'havn-become-plan-'))
+    const files = { plan: join(dir, 'p.json'), report: join(dir, 'r.html'), junit: join(dir, 'j.xml') }
+    const check = await havn(['check', ...base.slice(1), '--output', 'json', '--out', files.plan, '--report', files.report, '--junit', files.junit], { env: { HAVN_PLAN_KEY_FILE: join(dir, 'key') } })
+    expect(check.code).toBe(2)
+    for (const out of [line.stdout, line.stderr, json.stdout, json.stderr, check.stdout, check.stderr, ...Object.values(files).map((f) => readFileSync(f, 'utf8'))]) expect(out).not.toContain(password)
   })
 
   it('exits 1 when a command fails somewhere, with the exit code and stderr tail, while other hosts finish', async () => {

@@ -17,7 +17,7 @@ const PLAYBOOK = 'test/e2e/playbooks/plan-estate.ts'
 const CANARY = `plan-canary-${Math.random().toString(36).slice(2)}`
 const work = mkdtempSync(join(tmpdir(), 'havn-plan-'))
 /** Every run of this file gets its own plan key, so nothing outside the test is used or made. */
-const env = { HAVN_PLAN_KEY_FILE: join(work, 'plan-key') }
+const env = { HAVN_PLAN_KEY_FILE: join(work, 'plan-key'), HAVN_RUNS_DIR: join(work, 'runs') }
 const outputs: string[] = []
 
 async function cli(args: string[]): Promise<CliResult> {
@@ -26,7 +26,9 @@ async function cli(args: string[]): Promise<CliResult> {
   return res
 }
 
-const inventory = writeInventory({ 'hosts.yaml': hostsYaml(hosts, () => `motd: hello, token: ${CANARY}`) })
+/** The content of a file marked `sensitive: true`: never shown either. */
+const NOTE = `note-canary-${Math.random().toString(36).slice(2)}`
+const inventory = writeInventory({ 'hosts.yaml': hostsYaml(hosts, () => `motd: hello, token: ${CANARY}, note: ${NOTE}`) })
 const planPath = join(work, 'maintenance.plan.json')
 const reportPath = join(work, 'apply.report.html')
 
@@ -69,12 +71,14 @@ describe.sequential('plans as data: check --out, show, apply', () => {
     const junit = readFileSync(junitPath, 'utf8')
     expect(junit).toMatch(new RegExp(`<testsuite name="${drifting}" tests="1" failures="1"`))
     expect(junit).toContain('<failure type="drift"')
-    expect(junit).toMatch(new RegExp(`<testsuite name="${first}" tests="4" failures="0"`))
+    expect(junit).toMatch(new RegExp(`<testsuite name="${first}" tests="5" failures="0"`))
     outputs.push(junit)
     const verdict = evs.find((e) => e.type === 'plan:host' && e.host === drifting)!
     expect(verdict.verdict).toBe('drift')
     expect(verdict.differences.join('\n')).toContain(`${drifting}: file /etc/havn-plan.motd: file:/etc/havn-plan.motd content: the plan expected (none) -> "hello\\n", found "edited-by-hand\\n" -> "hello\\n"`)
     expect(hostWrites(bed, drifting)).toEqual(untouched)
+    // The run record counts the refused host as failed, so `--limit @last-failed` would take it up.
+    expect(JSON.parse(readFileSync(join(work, 'runs', 'last.json'), 'utf8'))).toMatchObject({ command: 'apply', failed: [drifting] })
     // The others: what the run changed is exactly what the plan said, host by host.
     expect(changeSet(evs, ['changed'])).toEqual(planned.filter((c) => !c.startsWith(`${drifting} `)))
     expect(await hostSh(bed, third, 'cat /etc/havn-plan.motd; service haproxy status >/dev/null && echo running')).toBe('hello\nrunning\n')
@@ -135,10 +139,10 @@ describe.sequential('plans as data: check --out, show, apply', () => {
     expect(e1.stderr).toContain('the plan was edited after it was made')
 
     // A plan made with another inventory: same hosts, one var different.
-    const otherInv = writeInventory({ 'hosts.yaml': hostsYaml(hosts, () => `motd: other, token: ${CANARY}`) })
+    const otherInv = writeInventory({ 'hosts.yaml': hostsYaml(hosts, () => `motd: other, token: ${CANARY}, note: ${NOTE}`) })
     const otherPlan = join(work, 'other-inventory.json')
     expect((await cli(['check', PLAYBOOK, '-i', otherInv, ...ssh, '--output', 'json', '--out', otherPlan])).code).toBe(2)
-    writeFileSync(join(otherInv, 'hosts.yaml'), hostsYaml(hosts, () => `motd: hello, token: ${CANARY}`))
+    writeFileSync(join(otherInv, 'hosts.yaml'), hostsYaml(hosts, () => `motd: hello, token: ${CANARY}, note: ${NOTE}`))
     const e2 = await cli(['apply', otherPlan, ...ssh])
     expect(e2.code).toBe(4)
     expect(e2.stderr).toMatch(/inventory .*hosts\.yaml changed since the plan was made/)
@@ -204,9 +208,14 @@ describe.sequential('plans as data: check --out, show, apply', () => {
     expect(await hostSh(bed, mid!.name, 'cat /etc/havn-mid.b')).toBe('by-hand\n')
   })
 
-  it('the secret never appears in any plan or output', () => {
+  it('neither secret ever appears in any plan, report or output', () => {
     expect(outputs.length).toBeGreaterThanOrEqual(16)
-    for (const o of outputs) expect(o).not.toContain(CANARY)
-    for (const f of ['maintenance.plan.json', 'other-inventory.json', 'playbook.json']) expect(readFileSync(join(work, f), 'utf8')).not.toContain(CANARY)
+    const files = ['maintenance.plan.json', 'other-inventory.json', 'playbook.json', 'second.plan.json', 'apply.junit.xml', 'apply.report.html'].map((f) => readFileSync(join(work, f), 'utf8'))
+    for (const o of [...outputs, ...files]) {
+      expect(o).not.toContain(CANARY)
+      expect(o).not.toContain(NOTE)
+    }
+    // The files were made: the sensitive one is there, its content hidden.
+    expect(files[0]).toContain('file:/etc/havn-plan.note')
   })
 })
