@@ -81,6 +81,7 @@ export function ensureUsers(ref: ClusterRef, users: readonly UserSpec[]): Promis
         changes,
         // The statements (with the SCRAM verifiers) travel on stdin only.
         commands: [{ script: `port=${port}\n${PSQL_SH}`, display, stdin: `${sql.join('\n')}\n`, sensitiveStdin: true }],
+        sensitiveValues: users.map((u) => `${u.name}\n${u.password}`),
       }
     },
   })

@@ -59,6 +59,8 @@ export type RunEvent =
       readonly error?: ErrorInfo
       /** Keyed hash of every fact the step was planned from (only when the run was given a key). */
       readonly fingerprint?: string
+      /** Keyed hash of the secret values the step sets (only when the run was given a key). */
+      readonly sensitiveDigest?: string
     }
   | { readonly type: 'host:unreachable'; readonly host: string; readonly error: ErrorInfo }
   | { readonly type: 'host:end'; readonly host: string; readonly play: string; readonly failed: boolean }

@@ -50,6 +50,12 @@ export interface StepPlan {
    * earlier changes on the host (one of them may create it), and uncertain whenever `uncertain` says why.
    */
   readonly missing?: string
+  /**
+   * The secret values the step sets (content of a sensitive file, a password). Never shown or
+   * saved: a run that keeps fingerprints records only their keyed hash, so a plan notices when
+   * one of them changed although the changes look the same.
+   */
+  readonly sensitiveValues?: readonly string[]
 }
 
 /** A module invocation: a name for the output, a planner that only reads, and who to notify on change. */
@@ -156,7 +162,7 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
       run.facts.assume(plan.predict ?? [], changes.map((c) => c.resource))
       for (const n of notify) run.notified.add(n)
       const reason = plan.uncertain ?? (plan.missing !== undefined ? `${plan.missing}; an earlier change in this check run may provide it` : undefined)
-      return report(plan.uncertain ? 'uncertain' : 'would-change', changes, { reason })
+      return report(plan.uncertain ? 'uncertain' : 'would-change', changes, { reason, ...(plan.sensitiveValues ? { sensitiveValues: plan.sensitiveValues } : {}) })
     }
     const applying = executeCommands(run.remote, plan.commands ?? [], notify)
     // Dropped now, so reads sent from here on go to the host, behind the change.
@@ -164,7 +170,7 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
     const done = applying.then(
       (out) => {
         for (const n of notify) run.notified.add(n)
-        return report('changed', changes, out)
+        return report('changed', changes, { ...out, ...(plan.sensitiveValues ? { sensitiveValues: plan.sensitiveValues } : {}) })
       },
       (err: unknown) => fail(err),
     )
@@ -185,9 +191,12 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
     throw new StepFailedError(spec.name, error)
   }
 
-  function report(status: StepStatus, changes: readonly Change[], extra: { stdout?: string; stderr?: string; reason?: string } = {}): StepResult {
-    const fingerprint = reads && run.fingerprintKey ? fingerprintOf(run.fingerprintKey, reads) : undefined
-    run.emit({ type: 'step:end', ...base, status, changes, ...extra, ...(fingerprint ? { fingerprint } : {}) })
+  function report(status: StepStatus, changes: readonly Change[], extra: { stdout?: string; stderr?: string; reason?: string; sensitiveValues?: readonly string[] } = {}): StepResult {
+    const { sensitiveValues, ...shown } = extra
+    const key = run.fingerprintKey
+    const fingerprint = reads && key ? fingerprintOf(key, reads) : undefined
+    const sensitiveDigest = key && sensitiveValues?.length ? createHmac('sha256', key).update(JSON.stringify(sensitiveValues)).digest('hex').slice(0, 32) : undefined
+    run.emit({ type: 'step:end', ...base, status, changes, ...shown, ...(fingerprint ? { fingerprint } : {}), ...(sensitiveDigest ? { sensitiveDigest } : {}) })
     return { changed: status === 'changed' || status === 'would-change' || status === 'uncertain', status, changes, stdout: extra.stdout, stderr: extra.stderr }
   }
 }

@@ -158,6 +158,7 @@ export function planWrite(w: WriteSpec): StepPlan {
     predict: [predict(fileState, [path], after)],
     commands: [command],
     detachable: true,
+    ...(sensitive && rewrite && w.content !== undefined ? { sensitiveValues: [w.content] } : {}),
   }
 }
 

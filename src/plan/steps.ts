@@ -7,6 +7,7 @@ export interface PlannedStep {
   readonly status: StepStatus
   readonly changes: readonly Change[]
   readonly fingerprint?: string
+  readonly sensitiveDigest?: string
 }
 
 /** What a check run found for one host, in step order. */
@@ -27,7 +28,14 @@ export function plannedHosts(events: readonly RunEvent[]): Map<string, PlannedHo
     if (e.type === 'run:start') for (const h of e.hosts) of(h)
     if (e.type === 'host:unreachable') of(e.host).unreachable = true
     if (e.type !== 'step:end') continue
-    of(e.host).steps.push({ step: e.step, ...(e.role !== undefined ? { role: e.role } : {}), status: e.status, changes: e.changes, ...(e.fingerprint ? { fingerprint: e.fingerprint } : {}) })
+    of(e.host).steps.push({
+      step: e.step,
+      ...(e.role !== undefined ? { role: e.role } : {}),
+      status: e.status,
+      changes: e.changes,
+      ...(e.fingerprint ? { fingerprint: e.fingerprint } : {}),
+      ...(e.sensitiveDigest ? { sensitiveDigest: e.sensitiveDigest } : {}),
+    })
   }
   return hosts
 }
@@ -86,6 +94,7 @@ export function hostDifferences(host: string, saved: PlannedHost, now: PlannedHo
       out.push(...diff)
       if (diff.length === 0 && s.status !== f.status) out.push(`${host}: ${s.step}: the plan says ${s.status}, now ${f.status}`)
       else if (diff.length === 0 && s.fingerprint !== f.fingerprint) out.push(`${host}: ${s.step}: the facts it is planned from changed on the host`)
+      else if (diff.length === 0 && s.sensitiveDigest !== f.sensitiveDigest) out.push(`${host}: ${s.step}: a secret value it sets is not the one the plan was made with`)
     }
     if (out.length > 0 && (!s || !f || s.step !== f.step)) break
   }

@@ -208,6 +208,25 @@ describe.sequential('plans as data: check --out, show, apply', () => {
     expect(await hostSh(bed, mid!.name, 'cat /etc/havn-mid.b')).toBe('by-hand\n')
   })
 
+  it('a secret from outside the inventory that changed between check and apply is drift; the one the plan was made with applies', async () => {
+    const [mid] = bedHosts(bed, ROLE_HOSTS.planMidway)
+    const inv = writeInventory({ 'hosts.yaml': hostsYaml([mid!]) })
+    const tokenPlan = join(work, 'token.plan.json')
+    const withToken = (token: string) => ({ ...env, HAVN_E2E_TOKEN: token })
+    const check = await havn(['check', 'test/e2e/playbooks/plan-token.ts', '-i', inv, ...ssh, '--output', 'json', '--out', tokenPlan], { env: withToken(CANARY) })
+    expect(check.code).toBe(2)
+    const other = await havn(['apply', tokenPlan, ...ssh, '--output', 'json'], { env: withToken(NOTE) })
+    expect(other.code).toBe(5)
+    const verdict = events(other.stdout).find((e) => e.type === 'plan:host')!
+    expect(verdict.differences).toEqual([`${mid!.name}: file /etc/havn-plan.token2: a secret value it sets is not the one the plan was made with`])
+    expect((await hostSh(bed, mid!.name, 'test -e /etc/havn-plan.token2 && echo there || echo absent'))).toBe('absent\n')
+    const same = await havn(['apply', tokenPlan, ...ssh, '--output', 'json'], { env: withToken(CANARY) })
+    expect(same.code).toBe(0)
+    expect(await hostSh(bed, mid!.name, 'cat /etc/havn-plan.token2')).toBe(CANARY)
+    for (const o of [check, other, same]) outputs.push(o.stdout, o.stderr)
+    outputs.push(readFileSync(tokenPlan, 'utf8'))
+  })
+
   it('neither secret ever appears in any plan, report or output', () => {
     expect(outputs.length).toBeGreaterThanOrEqual(16)
     const files = ['maintenance.plan.json', 'other-inventory.json', 'playbook.json', 'second.plan.json', 'apply.junit.xml', 'apply.report.html'].map((f) => readFileSync(join(work, f), 'utf8'))
