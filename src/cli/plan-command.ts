@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { InputError } from '../engine/errors.ts'
-import type { Change, RunEvent } from '../engine/events.ts'
+import type { Change, HostRecap, RunEvent } from '../engine/events.ts'
 import { inputDifferences, inventoryInputs, playbookInputs } from '../plan/inputs.ts'
 import { keyedHash, planKey } from '../plan/key.ts'
 import { canonicalJson, PLAN_VERSION, type PlanFile } from '../plan/format.ts'
@@ -85,6 +85,7 @@ function appliedSteps(steps: readonly PlannedStep[]): PlannedStep[] {
  */
 export async function applyCommand(path: string, opts: ConnectionCommandOptions & ReportFiles & { readonly diff?: boolean; readonly detailedExitcode?: boolean }): Promise<number> {
   const secrets: string[] = []
+  const started = Date.now()
   return guarded(secrets, async () => {
     const key = await planKey(false).catch((err: Error) => {
       throw InputError.at({ file: path }, err.message)
@@ -134,12 +135,25 @@ export async function applyCommand(path: string, opts: ConnectionCommandOptions 
       // An uncertain step could not be known when the plan was made; whatever it finds now is what the plan meant.
       return s.status === 'uncertain' ? [] : changeDifferences(host, step, s.changes, changes)
     }
+    const draw = (e: RunEvent): void => {
+      reporter.onEvent(e)
+      transcript?.onEvent(e)
+    }
+    let applied: Extract<RunEvent, { type: 'recap' }> | undefined
     const result = toApply.size === 0
       ? { recap: {}, interrupted: false }
-      : await prepared.execute({ check: false, emit: (e) => {
-            reporter.onEvent(e)
-            transcript?.onEvent(e)
-          }, only: toApply, expect, ...selection })
+      : await prepared.execute({ check: false, emit: (e) => (e.type === 'recap' ? void (applied = e) : draw(e)), only: toApply, expect, ...selection })
+    // One recap for every host of the plan: the applied ones as the run counted them, the others as
+    // the check found them (nothing done on them), refused ones marked not run.
+    const verified = verify.recap
+    const hosts: Record<string, HostRecap> = {}
+    for (const [host, v] of verdicts) {
+      const seen = verified[host]
+      const ran = result.recap[host]
+      if (v.apply && ran) hosts[host] = ran
+      else if (seen) hosts[host] = { ...seen, wouldChange: 0, uncertain: 0, notRun: !v.apply && (v.why === 'drift' || v.why === 'failed') }
+    }
+    draw({ type: 'recap', mode: 'apply', hosts, durationMs: Date.now() - started, ...(applied?.stopped ? { stopped: applied.stopped } : {}) })
     await reporter.close()
     await writeReportFiles(transcript, opts, plan.playbook.path)
     const refused = [...verdicts].filter(([, v]) => !v.apply && (v.why === 'drift' || v.why === 'failed')).map(([h]) => h)

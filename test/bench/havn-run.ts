@@ -30,8 +30,29 @@ interface HostRecapLine {
  * and a check of converged hosts change nothing; nothing fails or is unreachable.
  */
 export async function runHavn(kind: HavnKind, inventory: string, n: number, files: BedFiles): Promise<HavnRun> {
-  const args = [join(REPO, 'bin/havn.js'), kind === 'check' ? 'check' : 'run', 'test/bench/w5.ts', '-i', inventory, '--ssh-config', files.sshConfig, '--known-hosts', files.knownHosts, '--identity', files.identityFile, '--output', 'json']
+  const args = [join(REPO, 'bin/havn.js'), kind === 'check' ? 'check' : 'run', 'test/bench/w5.ts', '-i', inventory, ...connection(files), '--output', 'json']
   const m = await measure(process.execPath, args, { timeoutMs: 180_000 })
+  return { ...m, problems: recapProblems(m, n, kind === 'first' ? 5 : 0) }
+}
+
+/**
+ * Makes a plan of the converged hosts (`check --out`, not measured: it is made before the window),
+ * then measures `havn apply` of it, which must change nothing on any of the `n` hosts.
+ */
+export async function runHavnApply(inventory: string, n: number, files: BedFiles, planFile: string, keyFile: string): Promise<HavnRun> {
+  const env = { HAVN_PLAN_KEY_FILE: keyFile }
+  const check = await measure(process.execPath, [join(REPO, 'bin/havn.js'), 'check', 'test/bench/w5.ts', '-i', inventory, ...connection(files), '--output', 'json', '--out', planFile], { timeoutMs: 180_000, env })
+  if (check.code !== 0) return { ...check, problems: [`check --out exit code ${String(check.code)}; stderr: ${check.stderr.slice(-400)}`] }
+  const m = await measure(process.execPath, [join(REPO, 'bin/havn.js'), 'apply', planFile, ...connection(files), '--output', 'json'], { timeoutMs: 180_000, env })
+  return { ...m, problems: recapProblems(m, n, 0) }
+}
+
+function connection(files: BedFiles): string[] {
+  return ['--ssh-config', files.sshConfig, '--known-hosts', files.knownHosts, '--identity', files.identityFile]
+}
+
+/** What is wrong with a run's exit code and JSON recap, given the changes each of `n` hosts must report. */
+function recapProblems(m: Measured, n: number, wantChanged: number): string[] {
   const problems: string[] = []
   if (m.code !== 0) problems.push(`exit code ${String(m.code)}; stderr: ${m.stderr.slice(-400)}`)
   const last = m.stdout.trim().split('\n').pop() ?? ''
@@ -45,7 +66,6 @@ export async function runHavn(kind: HavnKind, inventory: string, n: number, file
   }
   const names = Object.keys(hosts)
   if (problems.length === 0 && names.length !== n) problems.push(`recap has ${names.length} hosts, expected ${n}`)
-  const wantChanged = kind === 'first' ? 5 : 0
   for (const [name, r] of Object.entries(hosts)) {
     const changed = r.changed + r.wouldChange
     if (r.failed > 0 || r.unreachable || changed !== wantChanged) {
@@ -53,5 +73,5 @@ export async function runHavn(kind: HavnKind, inventory: string, n: number, file
       if (problems.length > 5) break
     }
   }
-  return { ...m, problems }
+  return problems
 }

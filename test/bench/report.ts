@@ -13,6 +13,8 @@ export interface SizeResult {
   readonly n: number
   readonly floor: Row
   readonly havn: Record<HavnKind, Row>
+  /** `havn apply` of a saved no-change plan (the check that made it is not counted). */
+  readonly apply: Row
   readonly ansible?: Record<HavnKind, Row>
 }
 
@@ -65,6 +67,7 @@ export function sizeTable(s: SizeResult): string {
     const a = s.ansible?.[k]
     out.push(line([`havn ${LABEL[k]}`, f2(wall(h)), f2(wall(h) / floor), a ? f1(wall(a) / wall(h)) : 'n/a', String(h.runs.length)], widths) + flag(h))
   }
+  out.push(line(['havn apply (no-change)', f2(wall(s.apply)), f2(wall(s.apply) / floor), 'n/a', String(s.apply.runs.length)], widths) + flag(s.apply))
   for (const k of KINDS) {
     const a = s.ansible?.[k]
     out.push(a ? line([`ansible ${LABEL[k]}`, f2(wall(a)), f2(wall(a) / floor), '', String(a.runs.length)], widths) + flag(a) : line([`ansible ${LABEL[k]}`, 'n/a', '', '', '0'], widths))
@@ -77,7 +80,7 @@ export function resourceTable(sizes: readonly SizeResult[]): string {
   const widths = [24, 6, 13, 14, 13]
   const out = ['havn controller resources (peak RSS = max over runs; CPU = median, own + reaped children such as ssh -G)', line(['', 'N', 'peak RSS MB', 'CPU s (own)', 'CPU s (child)'], widths)]
   for (const s of sizes) {
-    const rows: [string, Row][] = [['floor', s.floor], ...KINDS.map((k): [string, Row] => [`havn ${LABEL[k]}`, s.havn[k]])]
+    const rows: [string, Row][] = [['floor', s.floor], ...KINDS.map((k): [string, Row] => [`havn ${LABEL[k]}`, s.havn[k]]), ['havn apply', s.apply]]
     for (const [label, row] of rows) {
       const rss = max(row.runs.flatMap((r) => (r.maxRssMB === undefined ? [] : [r.maxRssMB])))
       const cpu = median(row.runs.flatMap((r) => (r.cpuS === undefined ? [] : [r.cpuS])))
@@ -124,6 +127,8 @@ export function verdicts(r: BenchResult): Verdict[] {
     const first = wall(s.havn.first) / fl
     judge(nc <= 1.3, `N=${n}: havn no-change run is ${f2(nc)}x the floor (target <= 1.3x)`)
     judge(first <= 1.6, `N=${n}: havn first run is ${f2(first)}x the floor (target <= 1.6x)`)
+    const apply = wall(s.apply) / wall(s.havn.second)
+    judge(apply <= 1.1, `N=${n}: havn apply of a no-change plan is ${f2(apply)}x the no-change run (target <= 1.1x)`)
   }
   for (const s of r.sizes) {
     for (const k of KINDS) {
@@ -146,7 +151,7 @@ export function verdicts(r: BenchResult): Verdict[] {
   const load = median(r.startup.loadWallS)
   judge(load < 0.6, `loading W5 + ${r.startup.loadHosts}-host inventory takes ${f2(load)} s, whole process (target < 0.6 s)`)
   for (const s of r.sizes) {
-    for (const [label, row] of [['floor', s.floor], ...KINDS.map((k) => [`havn ${LABEL[k]}`, s.havn[k]] as const), ...(s.ansible ? KINDS.map((k) => [`ansible ${LABEL[k]}`, s.ansible?.[k]] as const) : [])] as const) {
+    for (const [label, row] of [['floor', s.floor], ...KINDS.map((k) => [`havn ${LABEL[k]}`, s.havn[k]] as const), ['havn apply', s.apply] as const, ...(s.ansible ? KINDS.map((k) => [`ansible ${LABEL[k]}`, s.ansible?.[k]] as const) : [])] as const) {
       if (row && row.problems.length > 0) judge(false, `N=${s.n}: ${label} did not do what W5 requires: ${oneLine(row.problems[0] ?? '')}`)
     }
   }

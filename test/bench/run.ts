@@ -13,7 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ansibleVersion, closeMasters, hasIniFile, runAnsible, writeAnsible, type AnsibleSetup } from './ansible.ts'
 import { compileHelpers } from './compile.ts'
-import { runHavn, type BedFiles, type HavnKind } from './havn-run.ts'
+import { runHavn, runHavnApply, type BedFiles, type HavnKind } from './havn-run.ts'
 import { measure, REPO, type Measured } from './measure.ts'
 import { breakdownTable, traceRun, type Breakdown } from './trace.ts'
 import { render, type BenchResult, type Row, type SizeResult, type StartupResult } from './report.ts'
@@ -98,6 +98,7 @@ async function measureStartup(loadProbe: string, inventory: string, hosts: numbe
 async function measureSize(bed: Bed, hosts: readonly BenchHost[], n: number, work: string, floorJs: string, files: BedFiles, ansible?: AnsibleSetup): Promise<SizeResult> {
   const { inventory, floorHosts } = await writeTargets(work, hosts, n)
   const floor: Runs = []
+  const applies: Runs = []
   const havn: Record<HavnKind, Runs> = { first: [], second: [], check: [] }
   const theirs: Record<HavnKind, Runs> = { first: [], second: [], check: [] }
   for (let r = 0; r < Math.max(REPS, ansible ? ANSIBLE_REPS : 0); r++) {
@@ -110,6 +111,9 @@ async function measureSize(bed: Bed, hosts: readonly BenchHost[], n: number, wor
         havn[k].push({ m: run, problems: run.problems })
         say(`N=${n} rep ${r + 1}/${REPS}: floor ${m.wallS.toFixed(2)} s, havn ${k} ${run.wallS.toFixed(2)} s${run.problems.length ? ` PROBLEM: ${run.problems[0]}` : ''}`)
       }
+      const apply = await runHavnApply(inventory, n, files, join(work, `plan-${n}.json`), join(work, 'plan-key'))
+      applies.push({ m: apply, problems: apply.problems })
+      say(`N=${n} rep ${r + 1}/${REPS}: havn apply (no-change plan) ${apply.wallS.toFixed(2)} s${apply.problems.length ? ` PROBLEM: ${apply.problems[0]}` : ''}`)
     }
     if (ansible && r < ANSIBLE_REPS) {
       // Cold start for every "first" run; the second and check runs then reuse ControlPersist masters.
@@ -124,7 +128,7 @@ async function measureSize(bed: Bed, hosts: readonly BenchHost[], n: number, wor
     }
   }
   const rows = (runs: Record<HavnKind, Runs>) => ({ first: row(runs.first), second: row(runs.second), check: row(runs.check) })
-  return { n, floor: row(floor), havn: rows(havn), ...(ansible ? { ansible: rows(theirs) } : {}) }
+  return { n, floor: row(floor), havn: rows(havn), apply: row(applies), ...(ansible ? { ansible: rows(theirs) } : {}) }
 }
 
 /** One traced run each of the floor and havn's three kinds at `n` hosts, for "where the time goes". */

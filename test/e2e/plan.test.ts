@@ -127,6 +127,12 @@ describe.sequential('plans as data: check --out, show, apply', () => {
     const evs = events(again.stdout)
     expect(changeSet(evs, ['changed'])).toEqual([])
     expect(evs.filter((e) => e.type === 'plan:host').map((e) => [e.host, e.verdict])).toEqual([[first, 'done'], [drifting, 'drift'], [third, 'done']])
+    // One recap for every host of the plan: nothing done anywhere, the refused host marked not run.
+    const recap = evs.at(-1)!
+    expect(recap).toMatchObject({ type: 'recap', mode: 'apply' })
+    expect(Object.keys(recap.hosts).sort()).toEqual([first, drifting, third].sort())
+    expect(recap.hosts[drifting]).toMatchObject({ changed: 0, wouldChange: 0, notRun: true })
+    expect(recap.hosts[first]).toMatchObject({ changed: 0, wouldChange: 0, notRun: false })
     expect([first, third].map((h) => hostWrites(bed, h))).toEqual(writes)
   })
 
