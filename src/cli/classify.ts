@@ -20,5 +20,8 @@ export function classifyError(err: unknown): ErrorInfo {
   if (err instanceof MissingResourceError) return { kind: 'missing', message: err.message }
   if (err instanceof DriftError) return { kind: 'drift', message: err.message }
   if (err instanceof UnsupportedPlatformError) return { kind: 'unsupported', message: err.message }
+  // A plain Error is what planners and roles throw on purpose (a masked unit, a datadir that
+  // rejects O_DIRECT); TypeError and friends are bugs.
+  if (err instanceof Error && Object.getPrototypeOf(err) === Error.prototype) return { kind: 'refused', message: err.message }
   return { kind: 'internal', message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }
 }

@@ -16,9 +16,13 @@ export interface Change {
   readonly sensitive?: boolean
 }
 
-/** What a failed step or host carries so the user can act on it. */
+/**
+ * What a failed step or host carries so the user can act on it. `refused`: a planner or role
+ * declined from what it found (the message says why; nothing was changed by that step);
+ * `internal`: anything else, most likely a bug.
+ */
 export interface ErrorInfo {
-  readonly kind: 'unreachable' | 'auth' | 'host-key' | 'command' | 'timeout' | 'become' | 'locked' | 'missing' | 'input' | 'unsupported' | 'drift' | 'internal'
+  readonly kind: 'unreachable' | 'auth' | 'host-key' | 'command' | 'timeout' | 'become' | 'locked' | 'missing' | 'input' | 'unsupported' | 'drift' | 'refused' | 'internal'
   readonly message: string
   readonly command?: string
   readonly exitCode?: number
