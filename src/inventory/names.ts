@@ -18,39 +18,48 @@ export function groupNameProblem(name: string): string | undefined {
   return undefined
 }
 
-const RANGE = /\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::([0-9]+))?\]/
+/** Letters in the order Ansible's ranges count them: `a`..`z`, then `A`..`Z`. */
+const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
 const MAX_EXPANSION = 10_000
 
 /**
- * Expands Ansible host ranges such as `web[01:03].example.com` (keeps zero padding), `db-[a:c]` and
- * `n[0:10:5]`, as Ansible's YAML inventory does. A name without a range is returned as is. Throws a
- * message string when the range is malformed.
+ * Expands Ansible host ranges as its YAML and INI inventories do: `web[01:03].example.com` (zero
+ * padding kept), `db-[a:c]` (letters count a..z then A..Z), `mail[:5]` (from 0), a step
+ * `n[0:10:5]`, several ranges in one name. A name without `[` is returned as is. Throws, naming the
+ * range, when it is malformed, runs backwards, or expands past 10,000 names.
  */
 export function expandHostRange(name: string): string[] {
-  const match = RANGE.exec(name)
-  if (!match) return [name]
-  const [whole, begin = '', end = '', stepText] = match
-  const head = name.slice(0, match.index)
-  const tail = name.slice(match.index + whole.length)
-  const step = stepText === undefined ? 1 : Number(stepText)
-  if (step < 1) throw new Error(`host range '${whole}' needs a step of at least 1`)
+  const open = name.indexOf('[')
+  if (open < 0) return [name]
+  const close = name.indexOf(']', open)
+  if (close < 0) throw new Error(`host range in '${name}' has no closing ']'`)
+  const whole = name.slice(open, close + 1)
+  const bounds = whole.slice(1, -1).split(':')
+  if (bounds.length !== 2 && bounds.length !== 3) throw new Error(`host range '${whole}' must be [begin:end] or [begin:end:step]`)
+  const begin = bounds[0] || '0'
+  const end = bounds[1] ?? ''
+  if (end === '') throw new Error(`host range '${whole}' must have an end`)
+  const step = bounds.length === 3 ? Number(bounds[2]) : 1
+  if (!Number.isInteger(step) || step < 1) throw new Error(`host range '${whole}' needs a step of at least 1`)
   const items: string[] = []
   if (/^[0-9]+$/.test(begin) && /^[0-9]+$/.test(end)) {
-    const width = begin.length > 1 && begin.startsWith('0') ? begin.length : 0
+    const padded = begin.length > 1 && begin.startsWith('0')
+    if (padded && begin.length !== end.length) throw new Error(`host range '${whole}' must have a begin and end of the same length when the begin is zero-padded`)
     const from = Number(begin)
     const to = Number(end)
     if (from > to) throw new Error(`host range '${whole}' runs backwards`)
     if ((to - from) / step >= MAX_EXPANSION) throw new Error(`host range '${whole}' is too large`)
-    for (let i = from; i <= to; i += step) items.push(String(i).padStart(width, '0'))
+    for (let i = from; i <= to; i += step) items.push(padded ? String(i).padStart(begin.length, '0') : String(i))
   } else if (/^[a-zA-Z]$/.test(begin) && /^[a-zA-Z]$/.test(end)) {
-    const from = begin.charCodeAt(0)
-    const to = end.charCodeAt(0)
+    const from = LETTERS.indexOf(begin)
+    const to = LETTERS.indexOf(end)
     if (from > to) throw new Error(`host range '${whole}' runs backwards`)
-    for (let c = from; c <= to; c += step) items.push(String.fromCharCode(c))
+    for (let c = from; c <= to; c += step) items.push(LETTERS[c]!)
   } else {
     throw new Error(`host range '${whole}' must be numeric ([01:10]) or single letters ([a:f])`)
   }
-  const rest = expandHostRange(tail)
+  const head = name.slice(0, open)
+  const rest = expandHostRange(name.slice(close + 1))
   if (items.length * rest.length > MAX_EXPANSION) throw new Error(`host range in '${name}' is too large`)
   return items.flatMap((item) => rest.map((r) => head + item + r))
 }
