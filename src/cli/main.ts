@@ -14,7 +14,7 @@ const program = new Command('havn')
 function runOptions<Args extends unknown[], Opts extends OptionValues>(cmd: Command<Args, Opts>) {
   return connectionOptions(
     cmd
-      .requiredOption('-i, --inventory <path>', 'inventory directory (hosts.yaml or index.ts) or file')
+      .requiredOption('-i, --inventory <path>', 'inventory file (YAML, INI, .ts) or directory; repeat to merge several', collect)
       .option('--limit <pattern>', 'only these hosts: names, groups, globs, !exclusions, &intersections')
       .option('--tags <tags>', 'run only plays and roles with one of these comma-separated tags (roles are tagged with their name)', parseList)
       .option('--skip-tags <tags>', 'skip plays and roles with any of these comma-separated tags', parseList),
@@ -77,9 +77,11 @@ connectionOptions(program.command('apply').argument('<plan>', 'plan file made by
 program
   .command('inventory')
   .description('show the hosts and groups of an inventory, or one host\'s merged vars and their sources')
-  .requiredOption('-i, --inventory <path>', 'inventory directory or file')
+  .requiredOption('-i, --inventory <path>', 'inventory file (YAML, INI, .ts) or directory; repeat to merge several', collect)
   .option('--host <name>', 'show this host\'s connection and vars')
   .option('--limit <pattern>', 'only list these hosts')
+  .addOption(new Option('--list', 'print the inventory as ansible-inventory --list prints it (JSON)').conflicts(['host', 'graph']))
+  .addOption(new Option('--graph', 'print the group tree as ansible-inventory --graph prints it').conflicts('host'))
   .action(async (opts) => {
     const { inventoryCommand } = await import('./inventory-command.ts')
     process.exitCode = await inventoryCommand(opts)
@@ -94,6 +96,10 @@ Exit codes:
   4    invalid input (inventory, playbook, vars, or a plan that is edited or out of date); no host was contacted
   5    apply: the plan no longer matched on at least one host; nothing was changed on those hosts
   130  interrupted`)
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
+}
 
 function parseList(value: string): string[] {
   const items = value.split(',').map((t) => t.trim()).filter(Boolean)

@@ -94,7 +94,7 @@ export async function applyCommand(path: string, opts: ConnectionCommandOptions 
     if (plan.havn !== HAVN_VERSION) throw InputError.at({ file: path }, `the plan was made by havn ${plan.havn}, this is havn ${HAVN_VERSION}: make a new plan`)
     const [playbookNow, inventoryNow] = await Promise.all([
       playbookInputs(key, plan.playbook.path).catch(() => ({})),
-      inventoryInputs(key, plan.inventory.path).catch(() => ({})),
+      inventoryInputs(key, plan.inventory.paths ?? [plan.inventory.path]).catch(() => ({})),
     ])
     const changed = [
       ...inputDifferences(plan.playbook.files, playbookNow).map((d) => `playbook ${plan.playbook.path}: ${d}`),
@@ -102,7 +102,7 @@ export async function applyCommand(path: string, opts: ConnectionCommandOptions 
     ]
     if (changed.length > 0) throw new InputError(changed.map((message) => ({ message: `${message} since the plan was made; make a new plan`, at: { file: path } })))
 
-    const prepared = await prepareRun(plan.playbook.path, plan.inventory.path, opts, secrets)
+    const prepared = await prepareRun(plan.playbook.path, plan.inventory.paths ?? [plan.inventory.path], opts, secrets)
     const selection = { ...(plan.options.limit ? { limit: plan.options.limit } : {}), tags: plan.options.tags, skipTags: plan.options.skipTags }
     const freshEvents: RunEvent[] = []
     process.stderr.write(`havn: checking every host against ${path}\n`)

@@ -14,7 +14,7 @@ import { createReporter, type OutputFormat, type Reporter } from '../output/repo
 import { classifyError } from './classify.ts'
 import { EXIT, exitCodeFor } from './exit-codes.ts'
 import { loadPlaybook } from './load-playbook.ts'
-import { reportInputError } from './report-error.ts'
+import { reportInputError, reportInventoryWarnings } from './report-error.ts'
 import { transcriptFor, writeReportFiles } from './report-files.ts'
 import { expandLimit, recordRun } from './run-record.ts'
 import { readBecomePassword, redact } from './secrets.ts'
@@ -40,7 +40,7 @@ export interface ConnectionCommandOptions {
 
 /** Options shared by `havn run` and `havn check`, as parsed from the command line. */
 export interface RunCommandOptions extends ConnectionCommandOptions {
-  readonly inventory: string
+  readonly inventory: readonly string[]
   readonly check: boolean
   /** Show text changes as unified diffs. */
   readonly diff: boolean
@@ -77,11 +77,12 @@ export interface ExecuteOptions {
 }
 
 /** Loads the inventory and playbook side by side (an inventory error is reported first) and prepares running them. */
-export async function prepareRun(playbookPath: string, inventoryPath: string, opts: ConnectionCommandOptions, secrets: string[]): Promise<PreparedRun> {
-  const [inv, pb] = await Promise.allSettled([loadInventory(inventoryPath), loadPlaybook(playbookPath)])
+export async function prepareRun(playbookPath: string, inventoryPaths: readonly string[], opts: ConnectionCommandOptions, secrets: string[]): Promise<PreparedRun> {
+  const [inv, pb] = await Promise.allSettled([loadInventory(inventoryPaths), loadPlaybook(playbookPath)])
   if (inv.status === 'rejected') throw inv.reason
   if (pb.status === 'rejected') throw pb.reason
   const inventory = inv.value
+  reportInventoryWarnings(inventory.warnings)
   const { playbook, file } = pb.value
   const becomePassword = await readBecomePassword(opts)
   if (becomePassword) secrets.push(becomePassword)
@@ -198,10 +199,15 @@ export async function runCommand(playbookPath: string, opts: RunCommandOptions):
 }
 
 async function openSession(host: EngineHost, opts: ConnectOptions): Promise<Session> {
-  const conn = await connect({ name: host.name, address: host.address, port: host.port, user: host.user }, opts)
+  if (host.transport === 'local') {
+    throw new Error(`host ${host.name}: ansible_connection: local is not supported yet; reach the controller over SSH (ansible_host: 127.0.0.1)`)
+  }
+  const target = { name: host.name, address: host.address, port: host.port, user: host.user, ...(host.identityFile ? { identityFile: host.identityFile } : {}) }
+  const conn = await connect(target, opts)
+  const become = host.becomeUser ? { user: host.becomeUser } : true
   return {
     host: host.name,
-    exec: (script, o) => conn.exec(script, { become: o?.become, stdin: o?.stdin, display: o?.display }),
+    exec: (script, o) => conn.exec(script, { become: o?.become ? become : false, stdin: o?.stdin, display: o?.display }),
     atClose: (script) => conn.atClose(script),
     close: () => conn.close(),
   }

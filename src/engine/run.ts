@@ -174,7 +174,7 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
       return false
     }
     emit({ type: 'host:start', host: host.name, play: p.name })
-    const become = p.play.become ?? false
+    const become = host.become ?? p.play.become ?? false
     const remote: Remote = { host: host.name, exec: (script, o) => state.session.exec(script, { ...o, become: o?.become ?? become }) }
     // Facts are read as the play's steps run: through sudo in a become play.
     const facts = state.facts.as(remote, become ? 'become' : 'login')

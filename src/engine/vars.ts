@@ -7,6 +7,14 @@ import { isSecret, secret } from '../connection/quote.ts'
 export interface EngineHost extends HostInfo {
   readonly port?: number
   readonly user?: string
+  /** The only private key offered to this host (`ansible_ssh_private_key_file`). */
+  readonly identityFile?: string
+  /** Overrides the play's `become` for this host (`ansible_become`). */
+  readonly become?: boolean
+  /** Whom become runs commands as on this host; default root (`ansible_become_user`). */
+  readonly becomeUser?: string
+  /** `local` (`ansible_connection: local`): the host is the controller itself. */
+  readonly transport?: 'ssh' | 'local'
   readonly varSources?: Readonly<Record<string, { readonly file?: string }>>
 }
 

@@ -1,5 +1,5 @@
-import { toLayer, type Layer } from './connection-keys.ts'
-import { didYouMean, type Located, type Problems } from './problems.ts'
+import { CONNECTION_SPELLINGS, isLocalTransport, toLayer, type ConnectionValue, type Layer } from './connection-keys.ts'
+import type { Located, Problems } from './problems.ts'
 import type { RawChildRef, RawGroupEntry, RawHostEntry, RawInventory, RawVars, RawVarsFile } from './raw.ts'
 import type { ConnectionKey, Inventory, InventoryGroup, InventoryHost, VarSource } from './types.ts'
 
@@ -22,13 +22,13 @@ interface SourcedLayer {
 }
 
 /**
- * Resolves the raw model plus group_vars/host_vars files into an Inventory: checks names, group/host
- * clashes, cycles and files naming unknown groups or hosts, then merges vars per host (lowest first:
+ * Resolves the raw model plus group_vars/host_vars files into an Inventory: checks group/host
+ * clashes and cycles, then merges vars per host (lowest first:
  * inventory < all < parent < child < host; same-depth groups by `ansible_group_priority`, then name;
  * inline vars < vars file at each level). Returns undefined when the structure is unusable; every
  * problem found is recorded either way.
  */
-export function buildInventory(source: string, raw: RawInventory, files: readonly RawVarsFile[], problems: Problems): Inventory | undefined {
+export function buildInventory(source: string, raw: RawInventory, files: readonly RawVarsFile[], problems: Problems): Omit<Inventory, 'sources' | 'files' | 'warnings'> | undefined {
   const groups = new Map<string, GroupNode>()
   const ensure = (name: string, at?: Located): GroupNode => {
     let node = groups.get(name)
@@ -39,6 +39,11 @@ export function buildInventory(source: string, raw: RawInventory, files: readonl
     return node
   }
   ensure('all')
+  // Ansible creates `ungrouped` with `all`, so it is the first child of `all` in every listing.
+  if (!raw.hostOrder.includes('ungrouped')) {
+    ensure('ungrouped').parents.add('all')
+    ensure('all').children.add('ungrouped')
+  }
   const hostEntries = new Map<string, RawHostEntry[]>(raw.hostOrder.map((h) => [h, []]))
   for (const entry of raw.groups) {
     const node = ensure(entry.name, entry.at)
@@ -54,9 +59,7 @@ export function buildInventory(source: string, raw: RawInventory, files: readonl
     }
   }
 
-  let broken = checkStructure(groups, hostEntries, problems)
-  broken = checkVarsFiles(files, groups, hostEntries, problems) || broken
-  if (broken) return undefined
+  if (checkStructure(groups, hostEntries, problems)) return undefined
 
   addImplicitGroups(groups, hostEntries, ensure)
   const depth = depths(groups)
@@ -104,7 +107,7 @@ export function buildInventory(source: string, raw: RawInventory, files: readonl
       children: [...node.children],
       parents: [...node.parents],
       hosts: raw.hostOrder.filter((h) => memberOf.get(h)?.has(node.name)),
-      directHosts: raw.hostOrder.filter((h) => node.direct.has(h)),
+      directHosts: [...node.direct],
     })
   }
   return { source, hosts, groups: result }
@@ -161,31 +164,15 @@ function checkStructure(groups: Map<string, GroupNode>, hosts: Map<string, RawHo
   return broken
 }
 
-/** A vars file must name an existing group or host: Ansible ignores strays, but they are nearly always typos. */
-function checkVarsFiles(files: readonly RawVarsFile[], groups: Map<string, GroupNode>, hosts: Map<string, RawHostEntry[]>, problems: Problems): boolean {
-  let broken = false
-  for (const f of files) {
-    const at = { file: f.file }
-    if (f.kind === 'group' && !groups.has(f.name) && f.name !== 'ungrouped') {
-      const hint = hosts.has(f.name) ? `; '${f.name}' is a host, so its vars belong in host_vars/` : didYouMean(f.name, [...groups.keys(), 'ungrouped'])
-      problems.add(at, `group_vars for '${f.name}', which is not a group in this inventory${hint}`)
-      broken = true
-    } else if (f.kind === 'host' && !hosts.has(f.name)) {
-      const hint = groups.has(f.name) ? `; '${f.name}' is a group, so its vars belong in group_vars/` : didYouMean(f.name, hosts.keys())
-      problems.add(at, `host_vars for '${f.name}', which is not a host in this inventory${hint}`, f.name)
-      broken = true
-    }
-  }
-  return broken
-}
-
 /** Top-level groups become children of `all`; hosts in no group but `all` join `ungrouped`, as in Ansible. */
 function addImplicitGroups(groups: Map<string, GroupNode>, hosts: Map<string, RawHostEntry[]>, ensure: (name: string) => GroupNode): void {
   const all = ensure('all')
-  const withoutGroup = [...hosts.keys()].filter((h) => ![...groups.values()].some((g) => g.name !== 'all' && g.direct.has(h)))
+  const inGroup = (h: string): boolean => [...groups.values()].some((g) => g.name !== 'all' && g.name !== 'ungrouped' && g.direct.has(h))
   if (!hosts.has('ungrouped')) {
     const ungrouped = ensure('ungrouped')
-    for (const h of withoutGroup) ungrouped.direct.add(h)
+    // A host listed in ungrouped and in a real group belongs only to the real group, as in Ansible.
+    for (const h of ungrouped.direct) if (inGroup(h)) ungrouped.direct.delete(h)
+    for (const h of hosts.keys()) if (!inGroup(h)) ungrouped.direct.add(h)
   }
   for (const node of groups.values()) {
     if (node.name !== 'all' && node.parents.size === 0) {
@@ -236,8 +223,8 @@ function ancestry(host: string, groups: Map<string, GroupNode>): Set<string> {
 function mergeHost(name: string, groups: readonly string[], layers: readonly SourcedLayer[]): InventoryHost {
   const vars: Record<string, unknown> = {}
   const varSources: Record<string, VarSource> = {}
-  const connection: Partial<Record<ConnectionKey, string | number>> = {}
-  const connectionSources: Partial<Record<ConnectionKey, VarSource>> = {}
+  const written: Record<string, ConnectionValue> = {}
+  const writtenSources = new Map<string, VarSource>()
   // Later layers win; top-level keys replace (Ansible's default hash_behaviour=replace).
   for (const { layer, source } of layers) {
     for (const [key, v] of layer.vars) {
@@ -245,16 +232,33 @@ function mergeHost(name: string, groups: readonly string[], layers: readonly Sou
       setOwn(vars, key, v.value)
       setOwn(varSources, key, source(v.at))
     }
-    for (const [key, v] of layer.connection) {
-      connection[key] = v.value
-      connectionSources[key] = source(v.at)
+    for (const [spelling, v] of layer.connection) {
+      setOwn(written, spelling, v.value)
+      writtenSources.set(spelling, source(v.at))
     }
   }
+  const connection: Partial<Record<ConnectionKey, ConnectionValue>> = {}
+  const connectionSources: Partial<Record<ConnectionKey, VarSource>> = {}
+  for (const [key, spellings] of Object.entries(CONNECTION_SPELLINGS) as [ConnectionKey, readonly string[]][]) {
+    const winner = spellings.findLast((s) => Object.hasOwn(written, s))
+    if (winner === undefined) continue
+    connection[key] = written[winner]
+    const source = writtenSources.get(winner)
+    if (source) connectionSources[key] = source
+  }
+  const text = (v: ConnectionValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined)
+  const identityFile = text(connection.identityFile)
+  const becomeUser = text(connection.becomeUser)
   return {
     name,
-    address: typeof connection.address === 'string' ? connection.address : name,
+    address: text(connection.address) ?? name,
     ...(typeof connection.port === 'number' ? { port: connection.port } : {}),
-    ...(typeof connection.user === 'string' ? { user: connection.user } : {}),
+    ...(text(connection.user) !== undefined ? { user: text(connection.user) } : {}),
+    ...(identityFile !== undefined ? { identityFile } : {}),
+    ...(typeof connection.become === 'boolean' ? { become: connection.become } : {}),
+    ...(becomeUser !== undefined ? { becomeUser } : {}),
+    transport: isLocalTransport(connection.connection) ? 'local' : 'ssh',
+    connectionVars: written,
     groups,
     vars,
     varSources,

@@ -1,60 +1,81 @@
 import { readFile, stat } from 'node:fs/promises'
-import { extname, join, resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { InputError } from '../engine/errors.ts'
 import { importModule } from '../loader/import.ts'
 import { buildInventory } from './build.ts'
+import { parseIniInventory } from './ini/parse-ini.ts'
 import { parsedOnce } from './parse-cache.ts'
 import { specToRaw } from './parse-spec.ts'
 import { Problems } from './problems.ts'
 import type { RawInventory, RawVarsFile } from './raw.ts'
+import { findSources, type InventorySource } from './sources.ts'
 import type { Inventory } from './types.ts'
 import { readVarsDirs } from './vars-dirs.ts'
 
-const DIR_ENTRIES = ['hosts.yaml', 'hosts.yml', 'index.ts']
-const YAML_FILE = /\.(ya?ml|json)$/
-const MODULE_FILE = /\.(ts|mts|js|mjs)$/
-
 /**
- * Loads and validates an inventory from a directory (hosts.yaml, hosts.yml or index.ts, plus optional
- * group_vars/ and host_vars/) or from a single .yaml/.ts file (no vars directories then). Throws one
- * InputError listing every problem found, each with its file and line (or JSON pointer for index.ts).
+ * Loads and validates an inventory from one or more `-i` paths, read as Ansible reads them: files of
+ * any format (see findSources), directories of them, and the `group_vars/` and `host_vars/` beside
+ * each path (inside a directory, next to a file). Sources merge in the order given. Throws one
+ * InputError listing every problem of every file, each with its file and line (or JSON pointer for
+ * index.ts); warnings (vars files nobody reads, skipped files) come back on the inventory.
  */
-export async function loadInventory(path: string): Promise<Inventory> {
+export async function loadInventory(paths: string | readonly string[]): Promise<Inventory> {
+  const given = typeof paths === 'string' ? [paths] : paths
   const problems = new Problems()
-  const info = await stat(path).catch(() => undefined)
-  if (!info) throw InputError.at({ file: path }, 'inventory not found')
-
-  let file: string
-  let files: RawVarsFile[] = []
-  if (info.isDirectory()) {
-    const present = []
-    for (const name of DIR_ENTRIES) if (await exists(join(path, name))) present.push(name)
-    if (present.length === 0) {
-      const ini = (await exists(join(path, 'hosts'))) || (await exists(join(path, 'hosts.ini')))
-      throw InputError.at({ file: path }, ini
-        ? 'INI inventories are not supported; convert with `ansible-inventory -i hosts --list -y > hosts.yaml`'
-        : `no ${DIR_ENTRIES.join(', ')} in this directory`)
-    }
-    if (present.length > 1) throw InputError.at({ file: path }, `holds ${present.join(' and ')}; keep only one`)
-    file = join(path, present[0] ?? '')
-    files = await readVarsDirs(path, problems)
-  } else if (YAML_FILE.test(path) || MODULE_FILE.test(path)) {
-    file = path
-  } else {
-    throw InputError.at({ file: path }, `unsupported inventory file type '${extname(path) || '(none)'}'; use .yaml or .ts`)
+  const sources: InventorySource[] = []
+  for (const path of given) sources.push(...(await findSources(path, problems)))
+  const raws: RawInventory[] = []
+  for (const source of sources) {
+    const raw = await readSource(source, problems)
+    if (raw) raws.push(raw)
   }
-
-  const raw = MODULE_FILE.test(file) ? await loadModule(file, problems) : await parseYaml(file, problems)
-  const inventory = raw && buildInventory(path, raw, files, problems)
+  const raw = mergeRaw(given[0] ?? '', raws)
+  const names = {
+    groups: new Set(['all', 'ungrouped', ...raw.groups.flatMap((g) => [g.name, ...g.children.map((c) => c.name)])]),
+    hosts: new Set(raw.hostOrder),
+  }
+  const files: RawVarsFile[] = []
+  const varsDirs = new Set<string>()
+  for (const path of given) {
+    const dir = (await stat(path).catch(() => undefined))?.isDirectory() ? path : dirname(path)
+    if (varsDirs.has(resolve(dir))) continue
+    varsDirs.add(resolve(dir))
+    files.push(...(await readVarsDirs(dir, names, problems)))
+  }
+  const inventory = buildInventory(given[0] ?? '', raw, files, problems)
   problems.throwIfAny()
-  if (!inventory) throw InputError.at({ file }, 'inventory could not be loaded')
-  return inventory
+  if (!inventory) throw InputError.at({ file: given.join(', ') }, 'inventory could not be loaded')
+  return {
+    ...inventory,
+    source: given[0] ?? '',
+    sources: [...given],
+    files: [...sources.map((s) => s.file), ...files.map((f) => f.file)],
+    warnings: problems.warnings,
+  }
 }
 
-async function parseYaml(file: string, problems: Problems): Promise<RawInventory | undefined> {
+async function readSource(source: InventorySource, problems: Problems): Promise<RawInventory | undefined> {
+  const { file, format } = source
+  if (format === 'module') return loadModule(file, problems)
+  if (format === 'script') {
+    problems.add({ file }, 'this is a script (it starts with #!); dynamic inventories are not read yet, so save its --list output as a .json file')
+    return undefined
+  }
   const text = await readFile(file, 'utf8')
+  if (format === 'ini') return parseIniInventory(file, text, problems)
   // The YAML parser loads only when the cache cannot answer.
   return parsedOnce('hosts', file, text, problems, async () => (await import('./parse-hosts-yaml.ts')).parseHostsYaml(file, text, problems))
+}
+
+/** Several sources as one: groups appear once per source and merge later, hosts keep first appearance. */
+function mergeRaw(file: string, raws: readonly RawInventory[]): RawInventory {
+  if (raws.length === 1 && raws[0]) return raws[0]
+  return {
+    file,
+    groups: raws.flatMap((r) => r.groups),
+    hostOrder: [...new Set(raws.flatMap((r) => r.hostOrder))],
+    rootVars: raws.flatMap((r) => r.rootVars),
+  }
 }
 
 async function loadModule(file: string, problems: Problems): Promise<RawInventory | undefined> {
@@ -62,15 +83,12 @@ async function loadModule(file: string, problems: Problems): Promise<RawInventor
   try {
     ;({ mod } = await importModule(resolve(file)))
   } catch (error) {
-    throw InputError.at({ file }, `cannot load: ${(error as Error).message}`)
+    problems.add({ file }, `cannot load: ${(error as Error).message}`)
+    return undefined
   }
   if (mod.default === undefined) {
     problems.add({ file }, 'has no default export; write `export default defineInventory({...})`')
     return undefined
   }
   return specToRaw(file, mod.default, problems)
-}
-
-async function exists(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined)) !== undefined
 }

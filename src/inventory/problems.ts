@@ -14,10 +14,17 @@ export interface Located {
  */
 export class Problems {
   readonly list: { message: string; at: InputLocation }[] = []
+  /** Things Ansible accepts silently but that are probably mistakes; reported, never fatal. */
+  readonly warnings: { message: string; at: InputLocation }[] = []
 
   /** Records a problem at a location, optionally naming the host it concerns. */
   add(at: Located, message: string, host?: string): void {
     this.list.push({ message, at: host === undefined ? { ...at } : { ...at, host } })
+  }
+
+  /** Records a warning at a location. */
+  warn(at: Located, message: string): void {
+    this.warnings.push({ message, at: { ...at } })
   }
 
   get empty(): boolean {

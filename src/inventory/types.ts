@@ -1,3 +1,5 @@
+import type { InputLocation } from '../engine/errors.ts'
+
 /**
  * Where a var's winning value was defined: the file (and line, when it came from YAML), and whether it
  * belongs to a group, to the host itself, or to the inventory as a whole (`vars` of an index.ts spec).
@@ -8,7 +10,7 @@ export type VarSource =
   | { readonly kind: 'inventory'; readonly file: string; readonly line?: number }
 
 /** The connection settings havn reads from an inventory, under their canonical names. */
-export type ConnectionKey = 'address' | 'port' | 'user'
+export type ConnectionKey = 'address' | 'port' | 'user' | 'identityFile' | 'become' | 'becomeUser' | 'connection'
 
 /** One target host, with its vars already merged by precedence (all < parent < child < host). */
 export interface InventoryHost {
@@ -19,6 +21,16 @@ export interface InventoryHost {
   readonly port?: number
   /** `user` / `ansible_user`; absent means "let ssh_config decide". */
   readonly user?: string
+  /** `ansible_ssh_private_key_file` / `ansible_private_key_file`: the only key offered for this host. */
+  readonly identityFile?: string
+  /** `ansible_become`: overrides the play's `become` for this host. */
+  readonly become?: boolean
+  /** `ansible_become_user`: whom sudo runs commands as; default root. */
+  readonly becomeUser?: string
+  /** `ansible_connection`: `local` runs the host's commands on the controller, without SSH. */
+  readonly transport: 'ssh' | 'local'
+  /** The connection keys as written, each spelling merged by level like a var (for Ansible's --list view). */
+  readonly connectionVars: Readonly<Record<string, string | number | boolean>>
   /** Every group the host belongs to, ancestors and `all` included, in precedence order (`all` first). */
   readonly groups: readonly string[]
   /** Merged vars; connection keys (both spellings) and `ansible_group_priority` are removed. */
@@ -42,8 +54,14 @@ export interface InventoryGroup {
 
 /** A loaded, validated inventory. Maps iterate in inventory order (`all` is the first group). */
 export interface Inventory {
-  /** The path the inventory was loaded from, as given. */
+  /** The first path the inventory was loaded from, as given. */
   readonly source: string
+  /** Every `-i` path, as given. */
+  readonly sources: readonly string[]
+  /** Every file that was read: inventory sources, then vars files. */
+  readonly files: readonly string[]
+  /** Things that are probably mistakes but that Ansible accepts (unread vars files, skipped files). */
+  readonly warnings: readonly { readonly message: string; readonly at: InputLocation }[]
   readonly hosts: ReadonlyMap<string, InventoryHost>
   readonly groups: ReadonlyMap<string, InventoryGroup>
 }

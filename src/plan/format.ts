@@ -23,7 +23,8 @@ export interface PlanFile {
   readonly havn: string
   readonly createdAt: string
   readonly playbook: { readonly path: string; readonly files: InputFiles }
-  readonly inventory: { readonly path: string; readonly files: InputFiles }
+  /** `paths` holds every `-i` path when there were several; `path` is the first. */
+  readonly inventory: { readonly path: string; readonly paths?: readonly string[]; readonly files: InputFiles }
   readonly options: PlanOptions
   /** The check run's events, in order, exactly as its reporters drew them (with fact fingerprints). */
   readonly events: readonly RunEvent[]

@@ -35,14 +35,22 @@ export async function playbookInputs(key: Buffer, file: string): Promise<InputFi
 }
 
 /**
- * Every file of the inventory: all files under a directory; for a file, it and the `group_vars/`
- * and `host_vars/` beside it.
+ * Every file of the inventory, for each `-i` path: all files under a directory; for a file, it and
+ * the `group_vars/` and `host_vars/` beside it.
  */
-export async function inventoryInputs(key: Buffer, path: string): Promise<InputFiles> {
-  const abs = resolve(path)
-  if ((await stat(abs)).isDirectory()) return hashFiles(key, await walk(abs))
-  const beside = await Promise.all(['group_vars', 'host_vars'].map((d) => walk(join(dirname(abs), d)).catch(() => [])))
-  return hashFiles(key, [abs, ...beside.flat()])
+export async function inventoryInputs(key: Buffer, paths: readonly string[]): Promise<InputFiles> {
+  const files = new Set<string>()
+  for (const path of paths) {
+    const abs = resolve(path)
+    if ((await stat(abs)).isDirectory()) {
+      for (const f of await walk(abs)) files.add(f)
+      continue
+    }
+    files.add(abs)
+    const beside = await Promise.all(['group_vars', 'host_vars'].map((d) => walk(join(dirname(abs), d)).catch(() => [])))
+    for (const f of beside.flat()) files.add(f)
+  }
+  return hashFiles(key, [...files])
 }
 
 /** What differs between the files a plan was made from and the files now: `changed`, `added`, `removed`. */

@@ -9,7 +9,7 @@ import { keyedHash, planKey } from './key.ts'
 export interface PlanTarget {
   readonly out: string
   readonly playbookFile: string
-  readonly inventory: string
+  readonly inventory: readonly string[]
   readonly options: PlanOptions
 }
 
@@ -31,7 +31,7 @@ export async function planRecorder(target: PlanTarget): Promise<{ key: Buffer; r
         havn: HAVN_VERSION,
         createdAt: new Date().toISOString(),
         playbook: { path: target.playbookFile, files: playbookFiles },
-        inventory: { path: target.inventory, files: inventoryFiles },
+        inventory: { path: target.inventory[0] ?? '', ...(target.inventory.length > 1 ? { paths: [...target.inventory] } : {}), files: inventoryFiles },
         options: target.options,
         events,
       }

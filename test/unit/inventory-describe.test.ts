@@ -12,18 +12,18 @@ describe('describeInventory', () => {
     const inv = await loadInventory(precedenceDir)
     expect(describeInventory(inv)).toBe([
       '@all:',
+      '  |--@ungrouped:',
+      '  |  |--bastion (jump@192.0.2.1:2222)',
       '  |--@oslo:',
       '  |  |--@web:',
       '  |  |  |--web1 (deploy@10.0.0.11:2022)',
       '  |  |  |--web2 (deploy@web2)',
       '  |  |  |--app1 (deploy@app1)',
       '  |  |--@db:',
-      '  |  |  |--app1 (deploy@app1)',
       '  |  |  |--db1 (deploy@db1:2201)',
+      '  |  |  |--app1 (deploy@app1)',
       '  |--@zulu:',
       '  |  |--db1 (deploy@db1:2201)',
-      '  |--@ungrouped:',
-      '  |  |--bastion (jump@192.0.2.1:2222)',
       '',
     ].join('\n'))
   })

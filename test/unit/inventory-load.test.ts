@@ -61,9 +61,9 @@ describe('loadInventory: precedence', () => {
     const inv = await loadInventory(precedenceDir)
     expect([...inv.hosts.keys()]).toEqual(['bastion', 'web1', 'web2', 'app1', 'db1'])
     expect([...inv.groups.keys()][0]).toBe('all')
-    expect(inv.groups.get('all')).toMatchObject({ children: ['oslo', 'zulu', 'ungrouped'], parents: [] })
+    expect(inv.groups.get('all')).toMatchObject({ children: ['ungrouped', 'oslo', 'zulu'], parents: [] })
     expect(inv.groups.get('oslo')).toMatchObject({ children: ['web', 'db'], parents: ['all'], hosts: ['web1', 'web2', 'app1', 'db1'], directHosts: [] })
-    expect(inv.groups.get('db')!.directHosts).toEqual(['app1', 'db1'])
+    expect(inv.groups.get('db')!.directHosts).toEqual(['db1', 'app1'])
     expect(inv.groups.get('ungrouped')!.hosts).toEqual(['bastion'])
     expect(inv.hosts.get('bastion')!.groups).toEqual(['all', 'ungrouped'])
   })
@@ -83,7 +83,7 @@ describe('loadInventory: precedence', () => {
     expect([...inv.hosts.keys()]).toEqual(['a', 'b'])
     expect(inv.hosts.get('a')!.vars).toEqual({ x: 1, y: 2 })
     expect(inv.hosts.get('a')!.groups).toEqual(['all', 'db', 'web'])
-    expect(inv.groups.get('all')!.children).toEqual(['web', 'db', 'ungrouped'])
+    expect(inv.groups.get('all')!.children).toEqual(['ungrouped', 'web', 'db'])
   })
 
   it('merges repeated appearances of a group and honours ansible_group_priority', async () => {
