@@ -1,3 +1,4 @@
+import { homedir } from 'node:os'
 import { connect, type ConnectOptions } from '../connection/index.ts'
 import { secretValues } from '../connection/quote.ts'
 import type { StepExpectation } from '../engine/context.ts'
@@ -202,7 +203,9 @@ async function openSession(host: EngineHost, opts: ConnectOptions): Promise<Sess
   if (host.transport === 'local') {
     throw new Error(`host ${host.name}: ansible_connection: local is not supported yet; reach the controller over SSH (ansible_host: 127.0.0.1)`)
   }
-  const target = { name: host.name, address: host.address, port: host.port, user: host.user, ...(host.identityFile ? { identityFile: host.identityFile } : {}) }
+  // Ansible expands `~` in ansible_ssh_private_key_file, so inventories written for it rely on that.
+  const identityFile = host.identityFile?.replace(/^~(?=\/|$)/, homedir())
+  const target = { name: host.name, address: host.address, port: host.port, user: host.user, ...(identityFile ? { identityFile } : {}) }
   const conn = await connect(target, opts)
   const become = host.becomeUser ? { user: host.becomeUser } : true
   return {

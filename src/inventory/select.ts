@@ -6,7 +6,8 @@ import type { Inventory } from './types.ts'
  * Host names matched by an Ansible-style pattern, in inventory order. `undefined`, `all` and `*` mean
  * every host. Terms are separated by `,` (or `:`, unless the term is a host name or IPv6 address that
  * contains colons); each is a host, a group, a glob (`web*`, `db-?`, `[ab]*`) or a `~regex` matched at
- * the start of host and group names. Plain terms are united, then `&term`s intersect and `!term`s
+ * the start of host and group names, optionally with a subscript (`web[0]`, `web[-1]`, `web[0:2]`
+ * inclusive, `web[1:]`) that picks by position in the group's host order. Plain terms are united, then `&term`s intersect and `!term`s
  * exclude; with no plain term the base is all hosts. A term that names nothing, or a pattern that
  * selects nothing, throws an InputError; `where` names the pattern's origin (e.g. `--limit`).
  */
@@ -44,12 +45,31 @@ function splitTerms(inv: Inventory, pattern: string): string[] {
     const body = piece.replace(/^[!&]/, '')
     // Keep colons that are part of a name or address (or a regex) rather than separators.
     if (!body.includes(':') || body.startsWith('~') || inv.hosts.has(body) || IPV6ISH.test(body)) return [piece]
-    return piece.split(':').map((t) => t.trim()).filter((t) => t !== '')
+    // A colon inside brackets belongs to a subscript or range (`web[0:2]`), as in Ansible.
+    return piece.split(/:(?![^[]*\])/).map((t) => t.trim()).filter((t) => t !== '')
   })
 }
 
+// Ansible's subscripts: `web[0]`, `web[-1]`, `web[0:2]` and `web[1-2]` (both inclusive), `web[1:]`.
+const SUBSCRIPT = /^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$/
+
 /** Hosts a single term names, or undefined when it names no host or group at all. */
 function matchTerm(inv: Inventory, body: string, label: string): Set<string> | undefined {
+  const sub = body.startsWith('~') || inv.hosts.has(body) || inv.groups.has(body) ? null : SUBSCRIPT.exec(body)
+  if (sub) {
+    const base = matchTerm(inv, sub[1] ?? '', label)
+    if (base === undefined) return undefined
+    const hosts = inv.groups.has(sub[1] ?? '') ? numbered(inv, sub[1] ?? '') : [...base]
+    if (sub[2] !== undefined) {
+      const index = Number(sub[2])
+      const host = hosts[index < 0 ? hosts.length + index : index]
+      if (host === undefined) throw InputError.at({}, `${label}: '${body}' is out of range: '${sub[1]}' has ${hosts.length} host${hosts.length === 1 ? '' : 's'} (numbered from 0)`)
+      return new Set([host])
+    }
+    const start = Number(sub[3])
+    const end = sub[5] === '' ? hosts.length - 1 : Number(sub[5])
+    return new Set(hosts.slice(start, end + 1))
+  }
   if (body === 'all' || body === '*') return new Set(inv.hosts.keys())
   const group = inv.groups.get(body)
   if (group) return new Set(group.hosts)
@@ -79,6 +99,30 @@ function matchTerm(inv: Inventory, body: string, label: string): Set<string> | u
     result.add(h)
   }
   return named ? result : undefined
+}
+
+/**
+ * A group's hosts in the order Ansible numbers them for subscripts: its own hosts in the order they
+ * were added to it, then its children's, level by level. (Below the first level Ansible's order
+ * follows Python set iteration; this is its deterministic form.)
+ */
+function numbered(inv: Inventory, name: string): string[] {
+  const hosts = new Set<string>()
+  const seen = new Set([name])
+  for (let level = [name]; level.length > 0;) {
+    const next: string[] = []
+    for (const g of level) {
+      const group = inv.groups.get(g)
+      for (const h of group?.directHosts ?? []) hosts.add(h)
+      for (const c of group?.children ?? []) {
+        if (seen.has(c)) continue
+        seen.add(c)
+        next.push(c)
+      }
+    }
+    level = next
+  }
+  return [...hosts]
 }
 
 /** fnmatch-style glob (`*`, `?`, `[abc]`, `[!abc]`), matched against the whole name, case-sensitively. */

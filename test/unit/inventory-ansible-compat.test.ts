@@ -1,18 +1,34 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { loadInventory } from '../../src/inventory/load.ts'
+import { loadInventory, selectHosts } from '../../src/inventory/index.ts'
 import { toAnsibleList } from '../../src/inventory/ansible-list.ts'
 
-// Each case is an inventory plus the JSON that ansible-inventory 2.14 printed for it (`--list`).
+// Each case is an inventory plus the JSON that ansible-inventory 2.14 printed for it (`--list`): a
+// `<case>.list.json` beside a file `<case>.<ext>`, or beside a directory `<case>/` whose `args.txt`
+// holds the `-i` paths it was given, one per line (Ansible and havn both skip .txt files).
 const DIR = new URL('../fixtures/ansible/inventories/', import.meta.url)
 const CASES = readdirSync(DIR).filter((f) => f.endsWith('.list.json')).map((f) => f.replace(/\.list\.json$/, ''))
+const DIR_CASES = CASES.filter((c) => existsSync(new URL(`${c}/args.txt`, DIR)))
+const FILE_CASES = CASES.filter((c) => !DIR_CASES.includes(c))
 
 describe('inventories read exactly as ansible-inventory --list reads them', () => {
   it('has recorded cases to compare', () => {
-    expect(CASES.length).toBeGreaterThanOrEqual(5)
+    expect(FILE_CASES.length).toBeGreaterThanOrEqual(5)
+    expect(DIR_CASES.length).toBeGreaterThanOrEqual(2)
   })
 
-  for (const name of CASES) {
+  for (const name of DIR_CASES) {
+    it(name, async () => {
+      const base = fileURLToPath(new URL(`${name}/`, DIR))
+      const args = readFileSync(join(base, 'args.txt'), 'utf8').split('\n').filter(Boolean).map((a) => join(base, a))
+      const want = JSON.parse(readFileSync(new URL(`${name}.list.json`, DIR), 'utf8')) as unknown
+      expect(toAnsibleList(await loadInventory(args))).toEqual(want)
+    })
+  }
+
+  for (const name of FILE_CASES) {
     it(name, async () => {
       const source = readdirSync(DIR).find((f) => f.startsWith(`${name}.`) && !f.endsWith('.list.json')) ?? name
       const want = JSON.parse(readFileSync(new URL(`${name}.list.json`, DIR), 'utf8')) as unknown
@@ -20,4 +36,51 @@ describe('inventories read exactly as ansible-inventory --list reads them', () =
       expect(toAnsibleList(inv)).toEqual(want)
     })
   }
+})
+
+describe('vars folders beside an INI file, as Ansible reads them', () => {
+  const base = fileURLToPath(new URL('vars-beside/', DIR))
+
+  it('names every file it does not read, and why', async () => {
+    const inv = await loadInventory(join(base, 'inventory.ini'))
+    expect(inv.warnings.map((w) => [w.at.file?.slice(base.length), w.message])).toEqual([
+      ['group_vars/all.yml', 'not read: Ansible reads only the first of all, all.yml, all.yaml and all.json, and all exists'],
+      ['group_vars/db.json', 'not read: Ansible reads only the first of db, db.yml, db.yaml and db.json, and db.yml exists'],
+      ['group_vars/k8s_cluster.yml', "not read: group_vars for 'k8s_cluster', which is not a group in this inventory"],
+      ['host_vars/web1.yaml', 'not read: Ansible reads only the first of web1, web1.yml, web1.yaml and web1.json, and web1 exists'],
+    ])
+  })
+
+  it('connects as Ansible would: ansible_ssh_* over ansible_*, whatever the level, and per-host key and become', async () => {
+    const inv = await loadInventory(join(base, 'inventory.ini'))
+    expect(inv.hosts.get('web2')).toMatchObject({ address: '192.0.2.2', port: 2202, user: 'deploy', transport: 'ssh' })
+    expect(inv.hosts.get('web1')).toMatchObject({ address: '192.0.2.1', port: 2222, identityFile: '~/.ssh/web1', become: true, becomeUser: 'app' })
+    expect(inv.hosts.get('web1')!.vars).not.toHaveProperty('ansible_become')
+    expect(inv.hosts.get('db1')).toMatchObject({ address: 'db1', port: 2222 })
+  })
+})
+
+describe('--limit subscripts pick the hosts Ansible picks', () => {
+  // Answers of `ansible PATTERN -i basic.ini --list-hosts` (ansible-core 2.14).
+  const ANSIBLE: Record<string, string[]> = {
+    'web[0]': ['web1.example.org'],
+    'web[-1]': ['lonely'],
+    'web[0:1]': ['web1.example.org', 'web2.example.org'],
+    'web[1:]': ['web2.example.org', 'lonely'],
+    'web[1-2]': ['web2.example.org', 'lonely'],
+    'datacenter[1:3]': ['web2.example.org', 'lonely', 'db1'],
+    'web[0]:db[1]': ['web1.example.org', 'db2'],
+    'web:&datacenter[0:2]': ['web1.example.org', 'web2.example.org', 'lonely'],
+    'web[0:1]:!lonely': ['web1.example.org', 'web2.example.org'],
+  }
+
+  it('for every recorded pattern (as sets: havn keeps inventory order)', async () => {
+    const inv = await loadInventory(fileURLToPath(new URL('basic.ini', DIR)))
+    for (const [pattern, want] of Object.entries(ANSIBLE)) expect(selectHosts(inv, pattern).sort(), pattern).toEqual([...want].sort())
+  })
+
+  it('names the group and its size when an index is out of range', async () => {
+    const inv = await loadInventory(fileURLToPath(new URL('basic.ini', DIR)))
+    expect(() => selectHosts(inv, 'db[2]', '--limit')).toThrow("--limit 'db[2]': 'db[2]' is out of range: 'db' has 2 hosts (numbered from 0)")
+  })
 })
