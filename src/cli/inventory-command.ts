@@ -2,6 +2,7 @@ import { ansibleGraph, toAnsibleList } from '../inventory/ansible-list.ts'
 import { describeHost, describeInventory, loadInventory, selectHosts } from '../inventory/index.ts'
 import { EXIT } from './exit-codes.ts'
 import { reportInputError, reportInventoryWarnings } from './report-error.ts'
+import { readVaultSecrets } from './vault-secrets.ts'
 
 /** Options of `havn inventory`. */
 export interface InventoryCommandOptions {
@@ -10,6 +11,9 @@ export interface InventoryCommandOptions {
   readonly limit?: string
   readonly list?: boolean
   readonly graph?: boolean
+  readonly vaultPasswordFile?: readonly string[]
+  readonly vaultId?: readonly string[]
+  readonly askVaultPass?: boolean
 }
 
 /**
@@ -18,9 +22,11 @@ export interface InventoryCommandOptions {
  */
 export async function inventoryCommand(opts: InventoryCommandOptions): Promise<number> {
   try {
-    const inv = await loadInventory(opts.inventory)
+    const inv = await loadInventory(opts.inventory, { vault: await readVaultSecrets(opts) })
     reportInventoryWarnings(inv.warnings)
-    if (opts.list) process.stdout.write(`${JSON.stringify(toAnsibleList(inv), null, 4)}\n`)
+    const secret = new Set(inv.secrets)
+    const mask = (_host: string, _key: string, value: unknown): unknown => maskSecrets(value, secret)
+    if (opts.list) process.stdout.write(`${JSON.stringify(toAnsibleList(inv, mask), null, 4)}\n`)
     else if (opts.graph) process.stdout.write(ansibleGraph(inv))
     else if (opts.host) process.stdout.write(describeHost(inv, opts.host))
     else {
@@ -32,4 +38,12 @@ export async function inventoryCommand(opts: InventoryCommandOptions): Promise<n
     if (reportInputError(err)) return EXIT.input
     throw err
   }
+}
+
+/** The value with every string that a vault revealed replaced by `***`, however deep. */
+function maskSecrets(value: unknown, secrets: ReadonlySet<string>): unknown {
+  if (typeof value === 'string') return secrets.has(value) ? '***' : value
+  if (Array.isArray(value)) return value.map((v) => maskSecrets(v, secrets))
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, secrets)]))
+  return value
 }

@@ -35,6 +35,9 @@ function connectionOptions<Args extends unknown[], Opts extends OptionValues>(cm
     .option('--connect-timeout <seconds>', 'give up connecting to a host after this long', parsePositiveInt, 10)
     .option('--command-timeout <seconds>', 'fail a remote command that runs longer (0: no limit)', parseNonNegativeInt, 0)
     .option('--break-lock', 'remove a run lock left on a host by a crashed run')
+    .option('--vault-password-file <file>', 'Ansible Vault password file (an executable one is run); repeatable', collect)
+    .option('--vault-id <id>', 'Ansible Vault password as LABEL@FILE or LABEL@prompt; repeatable', collect)
+    .option('--ask-vault-pass', 'ask once for the Ansible Vault password')
     .option('--junit <file>', 'also write the run as JUnit XML (a test case per host and step)')
     .option('--report <file>', 'also write the run as one self-contained HTML page')
 }
@@ -82,6 +85,9 @@ program
   .option('--limit <pattern>', 'only list these hosts')
   .addOption(new Option('--list', 'print the inventory as ansible-inventory --list prints it (JSON)').conflicts(['host', 'graph']))
   .addOption(new Option('--graph', 'print the group tree as ansible-inventory --graph prints it').conflicts('host'))
+  .option('--vault-password-file <file>', 'Ansible Vault password file (an executable one is run); repeatable', collect)
+  .option('--vault-id <id>', 'Ansible Vault password as LABEL@FILE or LABEL@prompt; repeatable', collect)
+  .option('--ask-vault-pass', 'ask once for the Ansible Vault password')
   .action(async (opts) => {
     const { inventoryCommand } = await import('./inventory-command.ts')
     process.exitCode = await inventoryCommand(opts)

@@ -19,6 +19,7 @@ import { reportInputError, reportInventoryWarnings } from './report-error.ts'
 import { transcriptFor, writeReportFiles } from './report-files.ts'
 import { expandLimit, recordRun } from './run-record.ts'
 import { readBecomePassword, redact } from './secrets.ts'
+import { readVaultSecrets } from './vault-secrets.ts'
 
 /** How to reach hosts and draw the run: the options every command that contacts hosts takes. */
 export interface ConnectionCommandOptions {
@@ -33,6 +34,9 @@ export interface ConnectionCommandOptions {
   readonly connectTimeout: number
   readonly commandTimeout: number
   readonly breakLock?: boolean
+  readonly vaultPasswordFile?: readonly string[]
+  readonly vaultId?: readonly string[]
+  readonly askVaultPass?: boolean
   /** Also write the run as JUnit XML to this file. */
   readonly junit?: string
   /** Also write the run as a self-contained HTML report to this file. */
@@ -79,10 +83,13 @@ export interface ExecuteOptions {
 
 /** Loads the inventory and playbook side by side (an inventory error is reported first) and prepares running them. */
 export async function prepareRun(playbookPath: string, inventoryPaths: readonly string[], opts: ConnectionCommandOptions, secrets: string[]): Promise<PreparedRun> {
-  const [inv, pb] = await Promise.allSettled([loadInventory(inventoryPaths), loadPlaybook(playbookPath)])
+  const vault = await readVaultSecrets(opts)
+  for (const s of vault) secrets.push(s.password.toString('utf8'))
+  const [inv, pb] = await Promise.allSettled([loadInventory(inventoryPaths, { vault }), loadPlaybook(playbookPath)])
   if (inv.status === 'rejected') throw inv.reason
   if (pb.status === 'rejected') throw pb.reason
   const inventory = inv.value
+  secrets.push(...inventory.secrets)
   reportInventoryWarnings(inventory.warnings)
   const { playbook, file } = pb.value
   const becomePassword = await readBecomePassword(opts)

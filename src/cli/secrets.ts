@@ -15,10 +15,10 @@ export async function readBecomePassword(opts: { askBecomePass?: boolean; become
   return undefined
 }
 
-/** Prompts on the controlling terminal without echoing what is typed. */
-async function askHidden(prompt: string): Promise<string> {
+/** Prompts on the controlling terminal without echoing what is typed; `option` and `instead` name the flags for the no-terminal error. */
+export async function askHidden(prompt: string, option = '--ask-become-pass', instead = '--become-password-file'): Promise<string> {
   const input = process.stdin
-  if (!input.isTTY) throw InputError.at({}, '--ask-become-pass needs a terminal; use --become-password-file instead')
+  if (!input.isTTY) throw InputError.at({}, `${option} needs a terminal; use ${instead} instead`)
   process.stderr.write(prompt)
   input.setRawMode(true)
   input.resume()

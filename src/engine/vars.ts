@@ -2,6 +2,7 @@ import { InputError, type InputLocation } from './errors.ts'
 import type { HostInfo, Play, RoleUse } from './define.ts'
 import { validateSchema } from '../schema/validate.ts'
 import { isSecret, secret } from '../connection/quote.ts'
+import { holdsTemplate } from '../inventory/references.ts'
 
 /** A host as the engine needs it: the inventory's view plus where each var came from. */
 export interface EngineHost extends HostInfo {
@@ -15,7 +16,7 @@ export interface EngineHost extends HostInfo {
   readonly becomeUser?: string
   /** `local` (`ansible_connection: local`): the host is the controller itself. */
   readonly transport?: 'ssh' | 'local'
-  readonly varSources?: Readonly<Record<string, { readonly file?: string }>>
+  readonly varSources?: Readonly<Record<string, { readonly file?: string; readonly line?: number }>>
 }
 
 /** The vars one role gets on one host, already validated. */
@@ -40,15 +41,23 @@ export function bindRole(use: RoleUse, host: EngineHost, where: { playbookFile: 
       fromInventory.add(key)
     }
   }
+  const problems: { message: string; at: InputLocation }[] = []
+  for (const key of fromInventory) {
+    const template = holdsTemplate(vars[key])
+    if (template === undefined) continue
+    const source = host.varSources?.[key]
+    problems.push({
+      message: `'${key}' is an Ansible template (${JSON.stringify(template)}), which havn does not evaluate; only a plain reference such as "{{ other_var }}" to a defined var is resolved, so set the value itself`,
+      at: { file: source?.file, ...(source?.line === undefined ? {} : { line: source.line }), host: host.name, role: role.name },
+    })
+  }
   Object.assign(vars, use.vars)
   for (const [key, prop] of Object.entries(schemaProperties(role.schema))) if (key in vars) vars[key] = wrapDeclaredSecrets(prop, vars[key])
-  const problems = role.schema
-    ? validateSchema(role.schema, revealForSchema(vars)).map((p) => {
+  if (role.schema) problems.push(...validateSchema(role.schema, revealForSchema(vars)).map((p) => {
         const key = p.pointer.split('/')[1] ?? ''
         const file = key in use.vars ? where.playbookFile : fromInventory.has(key) ? host.varSources?.[key]?.file : undefined
         return { message: p.message, at: { file, host: host.name, role: role.name, pointer: p.pointer } }
-      })
-    : []
+      }))
   return { bound: { use, vars }, problems }
 }
 

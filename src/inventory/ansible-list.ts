@@ -35,7 +35,8 @@ export function toAnsibleList(inv: Inventory, mask: (host: string, key: string, 
   const hostvars: Record<string, Record<string, unknown>> = {}
   for (const host of inv.hosts.values()) {
     const vars: Record<string, unknown> = {}
-    for (const [key, value] of [...Object.entries(host.connectionVars), ...Object.entries(host.vars)]) {
+    // Ansible lists templates as written; havn resolves plain references, so show what was written.
+    for (const [key, value] of [...Object.entries(host.connectionVars), ...Object.entries(host.vars), ...Object.entries(host.templates)]) {
       Object.defineProperty(vars, key, { value: mask(host.name, key, value), enumerable: true, writable: true, configurable: true })
     }
     if (Object.keys(vars).length > 0) hostvars[host.name] = vars

@@ -1,4 +1,5 @@
-import { CONNECTION_SPELLINGS, isLocalTransport, toLayer, type ConnectionValue, type Layer } from './connection-keys.ts'
+import { CONNECTION_SPELLINGS, isLocalTransport, toLayer, validateConnection, type ConnectionValue, type Layer } from './connection-keys.ts'
+import { referenceOf, resolveReferences } from './references.ts'
 import type { Located, Problems } from './problems.ts'
 import type { RawChildRef, RawGroupEntry, RawHostEntry, RawInventory, RawVars, RawVarsFile } from './raw.ts'
 import type { ConnectionKey, Inventory, InventoryGroup, InventoryHost, VarSource } from './types.ts'
@@ -28,7 +29,7 @@ interface SourcedLayer {
  * inline vars < vars file at each level). Returns undefined when the structure is unusable; every
  * problem found is recorded either way.
  */
-export function buildInventory(source: string, raw: RawInventory, files: readonly RawVarsFile[], problems: Problems): Omit<Inventory, 'sources' | 'files' | 'warnings'> | undefined {
+export function buildInventory(source: string, raw: RawInventory, files: readonly RawVarsFile[], problems: Problems): Omit<Inventory, 'sources' | 'files' | 'warnings' | 'secrets'> | undefined {
   const groups = new Map<string, GroupNode>()
   const ensure = (name: string, at?: Located): GroupNode => {
     let node = groups.get(name)
@@ -88,6 +89,7 @@ export function buildInventory(source: string, raw: RawInventory, files: readonl
   }
   const hostSource = (at: Located): VarSource => withLine({ kind: 'host', file: at.file }, at)
   const hosts = new Map<string, InventoryHost>()
+  const cycles = new Set<string>()
   const memberOf = new Map<string, Set<string>>()
   for (const name of raw.hostOrder) {
     const member = ancestry(name, groups)
@@ -97,7 +99,7 @@ export function buildInventory(source: string, raw: RawInventory, files: readonl
     const layers: SourcedLayer[] = [rootLayer, ...ordered.flatMap((g) => groupLayers.get(g) ?? [])]
     for (const entry of hostEntries.get(name) ?? []) layers.push({ layer: layerOf(entry.vars, name), source: hostSource })
     for (const f of files) if (f.kind === 'host' && f.name === name) layers.push({ layer: layerOf(f.vars, name), source: hostSource })
-    hosts.set(name, mergeHost(name, ordered, layers))
+    hosts.set(name, mergeHost(name, ordered, layers, problems, cycles))
   }
 
   const result = new Map<string, InventoryGroup>()
@@ -220,7 +222,12 @@ function ancestry(host: string, groups: Map<string, GroupNode>): Set<string> {
   return result
 }
 
-function mergeHost(name: string, groups: readonly string[], layers: readonly SourcedLayer[]): InventoryHost {
+/**
+ * One host's vars merged by level, plain `{{ name }}` references resolved against them, and its
+ * connection settings picked by Ansible's spelling rule and checked. `cycles` keeps a reference
+ * cycle that many hosts share from being reported once per host.
+ */
+function mergeHost(name: string, groups: readonly string[], layers: readonly SourcedLayer[], problems: Problems, cycles: Set<string>): InventoryHost {
   const vars: Record<string, unknown> = {}
   const varSources: Record<string, VarSource> = {}
   const written: Record<string, ConnectionValue> = {}
@@ -237,13 +244,37 @@ function mergeHost(name: string, groups: readonly string[], layers: readonly Sou
       writtenSources.set(spelling, source(v.at))
     }
   }
+  const lookup = (n: string): unknown =>
+    n === 'inventory_hostname' ? name : n === 'inventory_hostname_short' ? name.split('.')[0] : Object.hasOwn(vars, n) ? vars[n] : Object.hasOwn(written, n) ? written[n] : undefined
+  const resolve = (value: unknown, source: VarSource | undefined): unknown => resolveReferences(value, lookup, (names) => {
+    const at = { file: source?.file ?? '', ...(source?.line === undefined ? {} : { line: source.line }) }
+    // One report per cycle, from whichever of its vars was resolved first.
+    const key = `${at.file}:${[...new Set(names)].sort().join(' ')}`
+    if (cycles.has(key)) return
+    cycles.add(key)
+    problems.add(at, `vars refer to each other in a cycle: ${names.map((n) => `{{ ${n} }}`).join(' → ')}`)
+  })
+  const templates: Record<string, string> = {}
+  const resolved: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(vars)) {
+    const r = resolve(value, varSources[key])
+    setOwn(resolved, key, r)
+    if (r !== value && typeof value === 'string') setOwn(templates, key, value)
+  }
+
   const connection: Partial<Record<ConnectionKey, ConnectionValue>> = {}
   const connectionSources: Partial<Record<ConnectionKey, VarSource>> = {}
   for (const [key, spellings] of Object.entries(CONNECTION_SPELLINGS) as [ConnectionKey, readonly string[]][]) {
     const winner = spellings.findLast((s) => Object.hasOwn(written, s))
     if (winner === undefined) continue
-    connection[key] = written[winner]
     const source = writtenSources.get(winner)
+    let value = written[winner]
+    if (referenceOf(value) !== undefined) {
+      const at = { file: source?.file ?? '', ...(source?.line === undefined ? {} : { line: source.line }) }
+      value = validateConnection(key, { key: winner, value: resolve(value, source), at }, problems, name)
+      if (value === undefined) continue
+    }
+    connection[key] = value
     if (source) connectionSources[key] = source
   }
   const text = (v: ConnectionValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined)
@@ -259,8 +290,9 @@ function mergeHost(name: string, groups: readonly string[], layers: readonly Sou
     ...(becomeUser !== undefined ? { becomeUser } : {}),
     transport: isLocalTransport(connection.connection) ? 'local' : 'ssh',
     connectionVars: written,
+    templates,
     groups,
-    vars,
+    vars: resolved,
     varSources,
     connectionSources,
   }

@@ -1,4 +1,5 @@
 import type { Problems } from './problems.ts'
+import { referenceOf } from './references.ts'
 import type { RawVar, RawVars } from './raw.ts'
 import type { ConnectionKey } from './types.ts'
 
@@ -59,7 +60,8 @@ export function toLayer(vars: RawVars, problems: Problems, host?: string): Layer
       plain.set(v.key, v)
       continue
     }
-    const value = validate(canonical, v, problems, host)
+    // A reference such as `{{ private_ip }}` is checked once the host's vars resolve it.
+    const value = referenceOf(v.value) !== undefined ? (v.value as string) : validateConnection(canonical, v, problems, host)
     if (value === undefined) continue
     const clash = CONNECTION_SPELLINGS[canonical].find((s) => s !== v.key && NATIVE.has(s) !== NATIVE.has(v.key) && connection.has(s) && connection.get(s)?.value !== value)
     if (clash !== undefined) {
@@ -71,7 +73,8 @@ export function toLayer(vars: RawVars, problems: Problems, host?: string): Layer
   return { vars: plain, connection }
 }
 
-function validate(key: ConnectionKey, v: RawVar, problems: Problems, host: string | undefined): ConnectionValue | undefined {
+/** The value of connection key `key` as written in `v`, or undefined after recording why it is invalid. */
+export function validateConnection(key: ConnectionKey, v: RawVar, problems: Problems, host: string | undefined): ConnectionValue | undefined {
   const { value } = v
   const fail = (what: string): undefined => {
     problems.add(v.at, `${v.key} must be ${what}, not ${describe(value)}`, host)

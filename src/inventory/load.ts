@@ -7,7 +7,9 @@ import { parseIniInventory } from './ini/parse-ini.ts'
 import { parsedOnce } from './parse-cache.ts'
 import { specToRaw } from './parse-spec.ts'
 import { Problems } from './problems.ts'
-import type { RawInventory, RawVarsFile } from './raw.ts'
+import type { RawInventory, RawVars, RawVarsFile } from './raw.ts'
+import { isVaulted, type VaultSecret } from './vault/decrypt.ts'
+import { VaultKeyring } from './vault/keyring.ts'
 import { findSources, type InventorySource } from './sources.ts'
 import type { Inventory } from './types.ts'
 import { readVarsDirs } from './vars-dirs.ts'
@@ -19,15 +21,16 @@ import { readVarsDirs } from './vars-dirs.ts'
  * InputError listing every problem of every file, each with its file and line (or JSON pointer for
  * index.ts); warnings (vars files nobody reads, skipped files) come back on the inventory.
  */
-export async function loadInventory(paths: string | readonly string[]): Promise<Inventory> {
+export async function loadInventory(paths: string | readonly string[], options: LoadOptions = {}): Promise<Inventory> {
   const given = typeof paths === 'string' ? [paths] : paths
   const problems = new Problems()
+  const keyring = new VaultKeyring(options.vault ?? [])
   const sources: InventorySource[] = []
   for (const path of given) sources.push(...(await findSources(path, problems)))
   const raws: RawInventory[] = []
   for (const source of sources) {
-    const raw = await readSource(source, problems)
-    if (raw) raws.push(raw)
+    const raw = await readSource(source, problems, keyring)
+    if (raw) raws.push(openRaw(raw, keyring, problems))
   }
   const raw = mergeRaw(given[0] ?? '', raws)
   const names = {
@@ -40,7 +43,7 @@ export async function loadInventory(paths: string | readonly string[]): Promise<
     const dir = (await stat(path).catch(() => undefined))?.isDirectory() ? path : dirname(path)
     if (varsDirs.has(resolve(dir))) continue
     varsDirs.add(resolve(dir))
-    files.push(...(await readVarsDirs(dir, names, problems)))
+    files.push(...(await readVarsDirs(dir, names, problems, keyring)))
   }
   const inventory = buildInventory(given[0] ?? '', raw, files, problems)
   problems.throwIfAny()
@@ -51,10 +54,17 @@ export async function loadInventory(paths: string | readonly string[]): Promise<
     sources: [...given],
     files: [...sources.map((s) => s.file), ...files.map((f) => f.file)],
     warnings: problems.warnings,
+    secrets: [...keyring.revealed],
   }
 }
 
-async function readSource(source: InventorySource, problems: Problems): Promise<RawInventory | undefined> {
+/** How to load an inventory beyond its paths. */
+export interface LoadOptions {
+  /** Passwords for Ansible Vault files and `!vault` values. */
+  readonly vault?: readonly VaultSecret[]
+}
+
+async function readSource(source: InventorySource, problems: Problems, keyring: VaultKeyring): Promise<RawInventory | undefined> {
   const { file, format } = source
   if (format === 'module') return loadModule(file, problems)
   if (format === 'script') {
@@ -62,9 +72,37 @@ async function readSource(source: InventorySource, problems: Problems): Promise<
     return undefined
   }
   const text = await readFile(file, 'utf8')
-  if (format === 'ini') return parseIniInventory(file, text, problems)
+  const parse = async (t: string): Promise<RawInventory | undefined> =>
+    format === 'ini' ? parseIniInventory(file, t, problems) : (await import('./parse-hosts-yaml.ts')).parseHostsYaml(file, t, problems)
+  if (isVaulted(text)) {
+    // A vaulted inventory is never cached (the cache is plain text) and everything in it is secret.
+    const plain = keyring.openFile(file, text, problems)
+    if (plain === undefined) return undefined
+    const raw = await parse(plain)
+    for (const vars of raw ? varsOf(raw) : []) keyring.markRevealed(vars)
+    return raw
+  }
   // The YAML parser loads only when the cache cannot answer.
-  return parsedOnce('hosts', file, text, problems, async () => (await import('./parse-hosts-yaml.ts')).parseHostsYaml(file, text, problems))
+  return format === 'ini' ? parse(text) : parsedOnce('hosts', file, text, problems, () => parse(text))
+}
+
+/** Every mapping of vars a raw inventory holds. */
+function varsOf(raw: RawInventory): RawVars[] {
+  return [raw.rootVars, ...raw.groups.flatMap((g) => [g.vars, ...g.hosts.map((h) => h.vars)])]
+}
+
+/** The raw inventory with its `!vault` values decrypted. */
+function openRaw(raw: RawInventory, keyring: VaultKeyring, problems: Problems): RawInventory {
+  if (!varsOf(raw).some((vars) => vars.some((v) => typeof v.value === 'object' && v.value !== null))) return raw
+  return {
+    ...raw,
+    rootVars: keyring.openValues(raw.rootVars, problems),
+    groups: raw.groups.map((g) => ({
+      ...g,
+      vars: keyring.openValues(g.vars, problems),
+      hosts: g.hosts.map((h) => ({ ...h, vars: keyring.openValues(h.vars, problems, h.name) })),
+    })),
+  }
 }
 
 /** Several sources as one: groups appear once per source and merge later, hosts keep first appearance. */

@@ -31,6 +31,8 @@ export interface InventoryHost {
   readonly transport: 'ssh' | 'local'
   /** The connection keys as written, each spelling merged by level like a var (for Ansible's --list view). */
   readonly connectionVars: Readonly<Record<string, string | number | boolean>>
+  /** Vars whose value was a `{{ reference }}`, as written (their entry in `vars` is resolved). */
+  readonly templates: Readonly<Record<string, string>>
   /** Every group the host belongs to, ancestors and `all` included, in precedence order (`all` first). */
   readonly groups: readonly string[]
   /** Merged vars; connection keys (both spellings) and `ansible_group_priority` are removed. */
@@ -62,6 +64,8 @@ export interface Inventory {
   readonly files: readonly string[]
   /** Things that are probably mistakes but that Ansible accepts (unread vars files, skipped files). */
   readonly warnings: readonly { readonly message: string; readonly at: InputLocation }[]
+  /** Every value Ansible Vault revealed: secrets, to be masked in all output. */
+  readonly secrets: readonly string[]
   readonly hosts: ReadonlyMap<string, InventoryHost>
   readonly groups: ReadonlyMap<string, InventoryGroup>
 }

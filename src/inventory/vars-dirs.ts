@@ -2,7 +2,9 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parsedOnce } from './parse-cache.ts'
 import { didYouMean, type Problems } from './problems.ts'
-import type { RawVarsFile } from './raw.ts'
+import type { RawVars, RawVarsFile } from './raw.ts'
+import { isVaulted } from './vault/decrypt.ts'
+import type { VaultKeyring } from './vault/keyring.ts'
 
 /** The candidates Ansible tries for an entity, in order; the first that exists is the only one read. */
 const CANDIDATE_EXTENSIONS = ['', '.yml', '.yaml', '.json']
@@ -21,7 +23,7 @@ export interface VarsNames {
  * subdirectories with no extension or a YAML/JSON one is read, in path order. Files for names the
  * inventory does not define are not read; each is a warning with the closest name.
  */
-export async function readVarsDirs(dir: string, names: VarsNames, problems: Problems): Promise<RawVarsFile[]> {
+export async function readVarsDirs(dir: string, names: VarsNames, problems: Problems, keyring: VaultKeyring): Promise<RawVarsFile[]> {
   const result: RawVarsFile[] = []
   for (const kind of ['group', 'host'] as const) {
     const base = join(dir, `${kind}_vars`)
@@ -46,7 +48,7 @@ export async function readVarsDirs(dir: string, names: VarsNames, problems: Prob
       }
       const path = join(base, chosen)
       const files = (await stat(path)).isDirectory() ? await filesUnder(path, problems) : [path]
-      for (const file of files) result.push({ kind, name, file, vars: await readVarsFile(file, problems, kind === 'host' ? name : undefined) })
+      for (const file of files) result.push({ kind, name, file, vars: await readVarsFile(file, problems, kind === 'host' ? name : undefined, keyring) })
     }
   }
   return result
@@ -93,8 +95,18 @@ async function listDir(path: string, problems: Problems): Promise<string[] | und
   return entries.filter((e) => !e.startsWith('.')).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
 }
 
-async function readVarsFile(file: string, problems: Problems, host: string | undefined): Promise<RawVarsFile['vars']> {
+async function readVarsFile(file: string, problems: Problems, host: string | undefined, keyring: VaultKeyring): Promise<RawVars> {
   const text = await readFile(file, 'utf8')
-  // The YAML parser loads only when the cache cannot answer.
-  return (await parsedOnce('vars', file, text, problems, async () => (await import('./vars-file.ts')).parseVarsFile(file, text, problems, host))) ?? []
+  const parse = async (t: string): Promise<RawVars> => (await import('./vars-file.ts')).parseVarsFile(file, t, problems, host)
+  if (isVaulted(text)) {
+    // Never cached: the cache is plain text on disk.
+    const plain = keyring.openFile(file, text, problems)
+    if (plain === undefined) return []
+    const vars = keyring.openValues(await parse(plain), problems, host)
+    keyring.markRevealed(vars)
+    return vars
+  }
+  // The YAML parser loads only when the cache cannot answer. Inline !vault values are still
+  // encrypted in what it returns, which the cache never keeps, so decrypting happens after.
+  return keyring.openValues((await parsedOnce('vars', file, text, problems, () => parse(text))) ?? [], problems, host)
 }

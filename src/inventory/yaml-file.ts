@@ -1,4 +1,5 @@
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Pair, type ScalarTag, type YAMLMap } from 'yaml'
+import { VaultedValue } from './vault/vaulted-value.ts'
 import type { Located, Problems } from './problems.ts'
 import type { RawVar } from './raw.ts'
 
@@ -9,16 +10,20 @@ export interface YamlSource {
   readonly lines: LineCounter
 }
 
+// Ansible Vault's inline values; the keyring decrypts them once the file is read.
+const VAULT_TAG: ScalarTag = { tag: '!vault', identify: (v) => v instanceof VaultedValue, resolve: (text) => new VaultedValue(text) }
+
 // Ansible reads YAML 1.1 (PyYAML): `yes` is true, `0644` is octal, and `<<` merge keys work.
 const OPTIONS = { version: '1.1', merge: true, uniqueKeys: true, prettyErrors: false } as const
 
 /**
- * Parses `text` as one YAML 1.1 document. Syntax errors, duplicate keys and unresolved tags (Ansible
- * Vault's `!vault`) become problems with their position; returns undefined when the file is unusable.
+ * Parses `text` as one YAML 1.1 document; `!vault` values become VaultedValue. Syntax errors,
+ * duplicate keys and unknown tags become problems with their position; returns undefined when the
+ * file is unusable.
  */
 export function parseYamlFile(file: string, text: string, problems: Problems): YamlSource | undefined {
   const lines = new LineCounter()
-  const doc = parseDocument(text, { ...OPTIONS, lineCounter: lines })
+  const doc = parseDocument(text, { ...OPTIONS, customTags: [VAULT_TAG], lineCounter: lines })
   const source: YamlSource = { file, doc, lines }
   for (const error of doc.errors) {
     if (error.code !== 'DUPLICATE_KEY') {
@@ -30,17 +35,8 @@ export function parseYamlFile(file: string, text: string, problems: Problems): Y
     const key = /^[^:\n]*/.exec(text.slice(offset))?.[0].trim() ?? ''
     problems.add(at(source, offset), `duplicate key ${key ? `'${key}' ` : ''}(each key may appear only once in a mapping)`)
   }
-  for (const warning of doc.warnings) {
-    const message = /!vault/.test(warning.message) || /^\s*\$ANSIBLE_VAULT/.test(text)
-      ? 'Ansible Vault values are not supported; keep secrets in a file havn can read or pass them at run time'
-      : `YAML: ${warning.message}`
-    problems.add(at(source, warning.pos[0]), message)
-  }
+  for (const warning of doc.warnings) problems.add(at(source, warning.pos[0]), `YAML: ${warning.message}`)
   if (doc.errors.length > 0 || doc.warnings.length > 0) return undefined
-  if (/^\s*\$ANSIBLE_VAULT/.test(text)) {
-    problems.add({ file, line: 1, column: 1 }, 'this is an Ansible Vault file, which havn cannot decrypt')
-    return undefined
-  }
   return source
 }
 

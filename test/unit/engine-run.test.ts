@@ -118,6 +118,14 @@ describe('runPlaybook', () => {
     expect(msg).toContain('host_vars/b.yaml, host b, role r, at /repeat: must be integer (got array)')
   })
 
+  it('refuses an Ansible template that a role would consume, naming the var, file and host', async () => {
+    const role = defineRole<{ repeat: string }>({ name: 'r', schema: { type: 'object', properties: { repeat: { type: 'string' } } }, defaults: { repeat: 'x' }, async run() {} })
+    const p = definePlaybook({ name: 't', plays: [{ hosts: 'all', roles: [role()] }] })
+    const err = await run(p, ['a'], { vars: { a: { repeat: '{{ other | upper }}', unused: '{{ lookup("env", "HOME") }}' } } }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(InputError)
+    expect((err as InputError).message).toBe(`host_vars/a.yaml, host a, role r: 'repeat' is an Ansible template ("{{ other | upper }}"), which havn does not evaluate; only a plain reference such as "{{ other_var }}" to a defined var is resolved, so set the value itself`)
+  })
+
   it('gives play vars precedence over inventory and defaults', async () => {
     const seen: unknown[] = []
     const role = defineRole<{ n: number; s: string }>({ name: 'r', defaults: { n: 1, s: 'd' }, async run(v) { seen.push(v) } })
