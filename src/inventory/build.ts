@@ -24,9 +24,9 @@ interface SourcedLayer {
 
 /**
  * Resolves the raw model plus group_vars/host_vars files into an Inventory: checks group/host
- * clashes and cycles, then merges vars per host (lowest first:
- * inventory < all < parent < child < host; same-depth groups by `ansible_group_priority`, then name;
- * inline vars < vars file at each level). Returns undefined when the structure is unusable; every
+ * clashes and cycles, then merges vars per host as Ansible does (lowest first: index.ts vars <
+ * the inventory's own group vars < group_vars files < the host's inline vars < host_vars files; groups
+ * within each by depth, then `ansible_group_priority`, then name). Returns undefined when the structure is unusable; every
  * problem found is recorded either way.
  */
 export function buildInventory(source: string, raw: RawInventory, files: readonly RawVarsFile[], problems: Problems): Omit<Inventory, 'sources' | 'files' | 'warnings' | 'secrets'> | undefined {
@@ -71,16 +71,16 @@ export function buildInventory(source: string, raw: RawInventory, files: readonl
     return layer
   }
 
-  const groupLayers = new Map<string, SourcedLayer[]>()
+  const inlineLayers = new Map<string, SourcedLayer[]>()
+  const fileLayers = new Map<string, SourcedLayer[]>()
   const priority = new Map<string, number>()
   for (const node of groups.values()) {
     const source = (at: Located): VarSource => withLine({ kind: 'group', group: node.name, file: at.file }, at)
-    const layers = [
-      ...node.entries.map((e) => ({ layer: layerOf(e.vars), source })),
-      ...files.filter((f) => f.kind === 'group' && f.name === node.name).map((f) => ({ layer: layerOf(f.vars), source })),
-    ]
-    groupLayers.set(node.name, layers)
-    priority.set(node.name, groupPriority(node.name, layers, problems))
+    const inline = node.entries.map((e) => ({ layer: layerOf(e.vars), source }))
+    inlineLayers.set(node.name, inline)
+    fileLayers.set(node.name, files.filter((f) => f.kind === 'group' && f.name === node.name).map((f) => ({ layer: layerOf(f.vars), source })))
+    // As in Ansible, only the inventory itself sets a group's priority, not its group_vars files.
+    priority.set(node.name, groupPriority(node.name, inline, problems))
   }
 
   const rootLayer: SourcedLayer = {
@@ -96,7 +96,8 @@ export function buildInventory(source: string, raw: RawInventory, files: readonl
     memberOf.set(name, member)
     const ordered = [...member].sort((a, b) =>
       (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || (priority.get(a) ?? 1) - (priority.get(b) ?? 1) || (a < b ? -1 : a > b ? 1 : 0))
-    const layers: SourcedLayer[] = [rootLayer, ...ordered.flatMap((g) => groupLayers.get(g) ?? [])]
+    // Ansible's order: every group's inline vars, then every group's group_vars files, each in group order.
+    const layers: SourcedLayer[] = [rootLayer, ...ordered.flatMap((g) => inlineLayers.get(g) ?? []), ...ordered.flatMap((g) => fileLayers.get(g) ?? [])]
     for (const entry of hostEntries.get(name) ?? []) layers.push({ layer: layerOf(entry.vars, name), source: hostSource })
     for (const f of files) if (f.kind === 'host' && f.name === name) layers.push({ layer: layerOf(f.vars, name), source: hostSource })
     hosts.set(name, mergeHost(name, ordered, layers, problems, cycles))

@@ -1,0 +1,76 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, inject, it } from 'vitest'
+import { havn, REPO } from './cli.ts'
+import { bedHosts, writeInventory } from './support.ts'
+import { hostExec } from '../testbed/index.ts'
+
+const bed = inject('testbed')
+// Fleet hosts: this file writes only /root/estate-*.txt on them.
+const HOSTS = ['host17', 'host18']
+// The value inside test/fixtures/ansible/vault/estate-vault.yml (made with ansible-vault 2.14).
+const CANARY = 'havn-canary-7d41e9b2c0f5'
+const VAULT = join(REPO, 'test/fixtures/ansible/vault')
+const VAULTED = readFileSync(join(VAULT, 'estate-vault.yml'), 'utf8')
+
+/** Every file under `dir`, read as text (for "the secret is nowhere on disk" checks). */
+function textsUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'))
+}
+
+describe('an Ansible estate, unchanged', () => {
+  it('an INI inventory with ansible_ssh_* keys and a vaulted var drives a real run; the secret reaches the hosts and no output', async () => {
+    const [a, b] = bedHosts(bed, HOSTS)
+    const inv = writeInventory({
+      'hosts': [
+        '# As an Ansible team writes it: names that ssh_config does not know, addresses in ansible_ssh_host.',
+        '[estate]',
+        `oslo-a ansible_ssh_host=${a!.address} ansible_ssh_port=${a!.port}`,
+        `oslo-b ansible_ssh_host=${b!.address} ansible_ssh_port=${b!.port}`,
+        '',
+        '[estate:vars]',
+        'ansible_ssh_user=deploy',
+        `ansible_ssh_private_key_file=${bed.identityFile}`,
+        'ansible_become=true',
+        '',
+      ].join('\n'),
+      'group_vars/estate/main.yml': 'token: "{{ vault_estate_token }}"\n',
+      'group_vars/estate/vault.yml': VAULTED,
+    })
+    const cache = mkdtempSync(join(tmpdir(), 'havn-cache-'))
+    const common = ['-i', join(inv, 'hosts'), '--vault-password-file', join(VAULT, 'pass.txt'), '--become-password-file', bed.becomePasswordFile, '--known-hosts', bed.knownHosts]
+    const env = { HAVN_CACHE_DIR: cache }
+    const outputs: string[] = []
+    for (const [verb, output, code] of [['check', 'line', 2], ['run', 'json', 0], ['run', 'line', 0]] as const) {
+      const res = await havn([verb, 'test/e2e/playbooks/ansible-estate.ts', ...common, '--output', output], { env })
+      expect(res.code, `${verb} --output ${output}: ${res.stderr}`).toBe(code)
+      outputs.push(res.stdout, res.stderr)
+    }
+    const listed = await havn(['inventory', ...common.slice(0, 4), '--list'], { env })
+    expect(listed.code, listed.stderr).toBe(0)
+    outputs.push(listed.stdout, listed.stderr)
+    expect(JSON.parse(listed.stdout)._meta.hostvars['oslo-a']).toMatchObject({ ansible_ssh_user: 'deploy', vault_estate_token: '***', token: '{{ vault_estate_token }}' })
+
+    // The vaulted value reached both hosts, written as root through sudo from a deploy login.
+    for (const host of HOSTS) {
+      const { stdout } = await hostExec(bed, host, 'cat /root/estate-token.txt; echo; cat /root/estate-login.txt; stat -c %U:%a /root/estate-token.txt')
+      expect(stdout).toBe(`${CANARY}\ndeploy\nroot:600\n`)
+    }
+    // ...and appears nowhere else: not in any output, and not in havn's parse cache.
+    const joined = outputs.join('\n')
+    expect(joined).toContain('oslo-a')
+    expect(joined.split(CANARY).length - 1).toBe(0)
+    expect(textsUnder(cache).join('\n')).not.toContain(CANARY)
+  })
+
+  it('a wrong vault password is exit 4 naming the file, before any host is contacted', async () => {
+    const [a] = bedHosts(bed, HOSTS)
+    const inv = writeInventory({ 'inventory.ini': `[estate]\noslo-a ansible_ssh_host=${a!.address}\n`, 'pass': 'not the password\n', 'group_vars/estate/vault.yml': VAULTED })
+    const vaultDir = join(inv, 'group_vars', 'estate')
+    const res = await havn(['run', 'test/e2e/playbooks/ansible-estate.ts', '-i', join(inv, 'inventory.ini'), '--vault-password-file', join(inv, 'pass'), '--known-hosts', bed.knownHosts])
+    expect(res.code).toBe(4)
+    expect(res.stderr).toContain(`${join(vaultDir, 'vault.yml')}: encrypted with Ansible Vault, and the vault password given (--vault-password-file ${join(inv, 'pass')}) does not open it`)
+    expect(res.stdout).toBe('')
+  })
+})
