@@ -10,6 +10,8 @@ import { Problems } from './problems.ts'
 import type { RawInventory, RawVars, RawVarsFile } from './raw.ts'
 import { isVaulted, type VaultSecret } from './vault/decrypt.ts'
 import { VaultKeyring } from './vault/keyring.ts'
+import { isScriptJson, scriptJsonToRaw } from './script-json.ts'
+import { runInventoryScript } from './script-run.ts'
 import { findSources, type InventorySource } from './sources.ts'
 import type { Inventory } from './types.ts'
 import { readVarsDirs } from './vars-dirs.ts'
@@ -67,11 +69,13 @@ export interface LoadOptions {
 async function readSource(source: InventorySource, problems: Problems, keyring: VaultKeyring): Promise<RawInventory | undefined> {
   const { file, format } = source
   if (format === 'module') return loadModule(file, problems)
-  if (format === 'script') {
-    problems.add({ file }, 'this is a script (it starts with #!); dynamic inventories are not read yet, so save its --list output as a .json file')
-    return undefined
-  }
+  if (format === 'script') return runInventoryScript(file, problems)
   const text = await readFile(file, 'utf8')
+  if (file.endsWith('.json')) {
+    // A saved `--list` of a dynamic inventory reads as the script would; other JSON is a YAML inventory.
+    const data = parseJson(text)
+    if (isScriptJson(data)) return scriptJsonToRaw(file, data, problems)
+  }
   const parse = async (t: string): Promise<RawInventory | undefined> =>
     format === 'ini' ? parseIniInventory(file, t, problems) : (await import('./parse-hosts-yaml.ts')).parseHostsYaml(file, t, problems)
   if (isVaulted(text)) {
@@ -84,6 +88,14 @@ async function readSource(source: InventorySource, problems: Problems, keyring: 
   }
   // The YAML parser loads only when the cache cannot answer.
   return format === 'ini' ? parse(text) : parsedOnce('hosts', file, text, problems, () => parse(text))
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
+  }
 }
 
 /** Every mapping of vars a raw inventory holds. */

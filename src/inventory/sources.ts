@@ -20,7 +20,7 @@ const NOT_INVENTORY = new Set(['package.json', 'package-lock.json', 'tsconfig.js
 
 /**
  * The inventory files behind one `-i` path, in the order Ansible reads them. A file is read whatever
- * its name: `.ts`/`.js` as a havn module, a `#!` script as a dynamic inventory,
+ * its name: `.ts`/`.js` as a havn module, a `#!` script as a dynamic inventory (see runInventoryScript),
  * `.yaml`/`.yml`/`.json` as YAML, an extensionless file as YAML when it starts like YAML and as INI
  * otherwise, anything else as INI. A directory is read as Ansible reads one: every entry in name
  * order, subdirectories too, but not hidden files, vars folders, backups, notes, `.ini` or `.cfg`

@@ -1,14 +1,17 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { loadInventory, selectHosts } from '../../src/inventory/index.ts'
 import type { VaultSecret } from '../../src/inventory/vault/decrypt.ts'
+import { problemsOf, removeTempInventories, tempInventory } from '../fixtures/inventories/temp-inventory.ts'
 import { toAnsibleList } from '../../src/inventory/ansible-list.ts'
 
 // Each case is an inventory plus the JSON that ansible-inventory 2.14 printed for it (`--list`): a
 // `<case>.list.json` beside a file `<case>.<ext>`, or beside a directory `<case>/` whose `args.txt`
 // holds the `-i` paths it was given, one per line (Ansible and havn both skip .txt files).
+afterAll(removeTempInventories)
+
 const DIR = new URL('../fixtures/ansible/inventories/', import.meta.url)
 const CASES = readdirSync(DIR).filter((f) => f.endsWith('.list.json')).map((f) => f.replace(/\.list\.json$/, ''))
 const DIR_CASES = CASES.filter((c) => existsSync(new URL(`${c}/args.txt`, DIR)))
@@ -107,5 +110,42 @@ describe('--limit subscripts pick the hosts Ansible picks', () => {
   it('names the group and its size when an index is out of range', async () => {
     const inv = await loadInventory(fileURLToPath(new URL('basic.ini', DIR)))
     expect(() => selectHosts(inv, 'db[2]', '--limit')).toThrow("--limit 'db[2]': 'db[2]' is out of range: 'db' has 2 hosts (numbered from 0)")
+  })
+})
+
+describe('dynamic inventories that fail', () => {
+  const script = (body: string): Record<string, string> => ({ 'inv.sh': `#!/bin/sh\n${body}\n` })
+  async function problemOf(body: string): Promise<string> {
+    const dir = await tempInventory(script(body))
+    chmodSync(join(dir, 'inv.sh'), 0o755)
+    const problems = await problemsOf(loadInventory(join(dir, 'inv.sh')))
+    expect(problems).toHaveLength(1)
+    expect(problems[0]!.at.file).toBe(join(dir, 'inv.sh'))
+    return problems[0]!.message.replace(dir, 'DIR')
+  }
+
+  it('a script that exits non-zero, prints no JSON or hangs is a problem with its stderr tail', async () => {
+    expect(await problemOf('echo "cloud API said 403" >&2; exit 3')).toBe('dynamic inventory `DIR/inv.sh --list` exited with code 3; its stderr ends:\ncloud API said 403')
+    expect(await problemOf('echo "not json"')).toMatch(/^dynamic inventory `DIR\/inv.sh --list` printed something other than JSON/)
+    process.env.HAVN_INVENTORY_TIMEOUT = '1'
+    try {
+      expect(await problemOf('sleep 5')).toBe('dynamic inventory `DIR/inv.sh --list` did not finish within 1 s (HAVN_INVENTORY_TIMEOUT)')
+    } finally {
+      delete process.env.HAVN_INVENTORY_TIMEOUT
+    }
+  })
+})
+
+describe('an inventory built from terraform output -json', () => {
+  it('inventories/terraform reads a saved output into hosts and region groups', async () => {
+    process.env.HAVN_TF_OUTPUT = fileURLToPath(new URL('../fixtures/terraform-output.json', import.meta.url))
+    try {
+      const inv = await loadInventory(fileURLToPath(new URL('../../inventories/terraform/', import.meta.url)))
+      expect(inv.hosts.get('burst-fra2')).toMatchObject({ address: '203.0.113.12', user: 'deploy', vars: { region: 'fra' } })
+      expect(inv.groups.get('burst')!.children).toEqual(['burst_fra', 'burst_ams'])
+      expect(selectHosts(inv, 'burst_fra')).toEqual(['burst-fra1', 'burst-fra2'])
+    } finally {
+      delete process.env.HAVN_TF_OUTPUT
+    }
   })
 })
