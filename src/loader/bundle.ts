@@ -19,7 +19,18 @@ export interface Bundle {
   readonly dependsOn: readonly string[]
 }
 
+/** Why a module cannot be compiled at all: a package it imports is not installed where it looks. */
+export interface MissingPackage {
+  readonly missing: { readonly spec: string; readonly importer: string }
+}
+
 const RESOLVING = Symbol('havn resolving')
+const OWN_PACKAGE = /^havn(\/|$)/
+
+/** The folder of the havn package this code runs from (its own name resolves there, through `exports`). */
+function havnRoot(): string {
+  return dirname(createRequire(import.meta.url).resolve('havn/package.json'))
+}
 const TS_SOURCE = /\.[cm]?tsx?$/
 const META = { url: '__havnImportMetaUrl', filename: '__havnImportMetaFilename', dirname: '__havnImportMetaDirname' } as const
 
@@ -63,11 +74,13 @@ function hasUnresolvedDynamicImport(code: string): boolean {
  *
  * Leaves `code` out when the result could differ from loading the files with Node and tsx: a
  * CommonJS module (`require`, `module.exports`), another use of `import.meta`, a computed
- * `import()`, any esbuild warning. Returns undefined when esbuild fails (a syntax error, a missing
- * package): tsx then reports it as Node would, and nothing about it should be remembered.
+ * `import()`, any esbuild warning. Returns the first package that cannot be found from where it is
+ * imported (havn itself is also looked for in the havn that runs), and undefined when esbuild fails
+ * otherwise (a syntax error): tsx then reports it as Node would, and nothing about it should be remembered.
  */
-export async function bundle(file: string): Promise<Bundle | undefined> {
+export async function bundle(file: string): Promise<Bundle | MissingPackage | undefined> {
   const esbuild = await import('esbuild')
+  let missing: MissingPackage['missing'] | undefined
   const dependsOn = new Set<string>([createRequire(import.meta.url).resolve('esbuild/package.json')])
   const plugin: Plugin = {
     name: 'havn-bundle',
@@ -77,8 +90,16 @@ export async function bundle(file: string): Promise<Bundle | undefined> {
         const spec = args.path
         if (spec.startsWith('.') || isAbsolute(spec)) return undefined
         if (isBuiltin(spec)) return { path: spec, external: true }
-        const found = await build.resolve(spec, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: RESOLVING })
-        if (found.errors.length > 0) return { errors: found.errors }
+        let found = await build.resolve(spec, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: RESOLVING })
+        // A playbook outside any project with havn installed gets the havn that runs it (a global install, npx).
+        if (found.errors.length > 0 && OWN_PACKAGE.test(spec)) {
+          const own = await build.resolve(spec, { kind: args.kind, resolveDir: havnRoot(), pluginData: RESOLVING })
+          if (own.errors.length === 0) found = own
+        }
+        if (found.errors.length > 0) {
+          missing ??= { spec, importer: args.importer }
+          return { errors: found.errors }
+        }
         if (TS_SOURCE.test(found.path)) return { path: found.path }
         const pkg = await nearestPackageJson(dirname(found.path))
         if (pkg) dependsOn.add(pkg)
@@ -119,7 +140,7 @@ export async function bundle(file: string): Promise<Bundle | undefined> {
       plugins: [plugin],
     })
   } catch {
-    return undefined
+    return missing ? { missing } : undefined
   }
   for (const input of Object.keys(result.metafile.inputs)) dependsOn.add(resolve(absWorkingDir, input))
   const code = result.outputFiles[0]?.text ?? ''

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { bundle } from './bundle.ts'
+import { bundle, type MissingPackage } from './bundle.ts'
 import { cacheDir, readJson, writeJson } from './cache-store.ts'
 
 /** Bumped whenever bundles from an older havn could differ from what this one compiles. */
@@ -22,6 +22,8 @@ export interface Compiled {
   readonly code?: string
   /** Whether it came from the cache without compiling. */
   readonly cached: boolean
+  /** A package that an import names but that is not installed (then there is no code). */
+  readonly missing?: MissingPackage['missing']
 }
 
 async function hashOf(path: string): Promise<string | null> {
@@ -47,7 +49,8 @@ async function readEntry(path: string, file: string): Promise<Entry | undefined>
 export async function dependencies(file: string, dir = join(cacheDir(), 'modules')): Promise<string[]> {
   const hit = await readEntry(entryPath(dir, file), file)
   if (hit) return Object.keys(hit.dependsOn)
-  return [...((await bundle(file))?.dependsOn ?? [])]
+  const built = await bundle(file)
+  return built && 'dependsOn' in built ? [...built.dependsOn] : []
 }
 
 function entryPath(dir: string, file: string): string {
@@ -65,6 +68,7 @@ export async function compiled(file: string, dir = join(cacheDir(), 'modules')):
   if (hit) return { code: hit.code, cached: true }
   const built = await bundle(file)
   if (!built) return { cached: false }
+  if ('missing' in built) return { cached: false, missing: built.missing }
   const hashes = await Promise.all(built.dependsOn.map(async (dep) => [dep, await hashOf(dep)] as const))
   const entry: Entry = { format: FORMAT, file, dependsOn: Object.fromEntries(hashes), ...(built.code !== undefined ? { code: built.code } : {}) }
   await writeJson(path, entry)

@@ -20,6 +20,11 @@ function customConditions(): boolean {
 export async function importModule(file: string): Promise<{ mod: { default?: unknown }; via: LoadedVia }> {
   if (!/\.[mc]?ts$/.test(file)) return { mod: (await import(pathToFileURL(file).href)) as { default?: unknown }, via: 'import' }
   const built = customConditions() ? undefined : await compiled(file).catch(() => undefined)
+  if (built?.missing) {
+    const { spec, importer } = built.missing
+    const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] ?? spec)
+    throw new Error(`cannot find package '${name}' imported from ${importer}; install it where that file can find it (npm install ${name})`)
+  }
   if (built?.code !== undefined) {
     const url = `data:text/javascript;base64,${Buffer.from(built.code).toString('base64')}`
     return { mod: (await import(url)) as { default?: unknown }, via: built.cached ? 'cache' : 'compiled' }

@@ -72,3 +72,40 @@ describe('reusing havn and its roles from another repository', () => {
     expect(live.stdout.trim()).toMatch(/^innodb_io_capacity\s+4000$/)
   })
 })
+
+describe('playbooks anywhere', () => {
+  it('a playbook in a folder without havn in node_modules imports havn and its roles from the havn that runs it, with types through tsconfig paths', async () => {
+    // The install above stands in for a global one: its binary runs a playbook from a folder of playbooks only.
+    const installed = join(scratch, 'node_modules', 'havn')
+    const bin = join(scratch, 'node_modules', '.bin', 'havn')
+    const alone = mkdtempSync(join(tmpdir(), 'havn-playbooks-only-'))
+    try {
+      writeFileSync(join(alone, 'site.ts'), playbook("{ ioCapacity: 4000, netReadTimeout: 90, bufferPoolSize: '256M' }"))
+      // The documented tsconfig setting: `paths` to the installed havn's declarations.
+      writeFileSync(join(alone, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'], typeRoots: [join(REPO, 'node_modules', '@types')],
+          paths: { havn: [join(installed, 'dist/src/index.d.ts')], 'havn/roles/*': [join(installed, 'dist/roles/*/index.d.ts')] },
+        },
+        include: ['*.ts'],
+      }))
+      const types = spawnSync(tsc, ['-p', 'tsconfig.json'], { cwd: alone, encoding: 'utf8' })
+      expect(types.status, `${types.stdout}${types.stderr}`).toBe(0)
+
+      const [host] = bedHosts(bed, ['host22'])
+      const inv = writeInventory({ 'hosts.yaml': hostsYaml([host!]) })
+      const args = ['-i', inv, '--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts, '--output', 'json']
+      const check = spawnSync(bin, ['check', 'site.ts', ...args], { cwd: alone, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 300_000 })
+      expect(check.status, check.stderr).toBe(0)
+      expect(events(check.stdout).at(-1)!.hosts.host22).toMatchObject({ failed: 0, unreachable: false })
+
+      // A package that really is missing is named, with the file that imports it.
+      writeFileSync(join(alone, 'missing.ts'), `import pad from 'left-pad-not-installed'\n${playbook('{}')}void pad\n`)
+      const missing = spawnSync(bin, ['check', 'missing.ts', ...args], { cwd: alone, encoding: 'utf8', timeout: 300_000 })
+      expect(missing.status).toBe(4)
+      expect(missing.stderr).toContain(`cannot find package 'left-pad-not-installed' imported from ${join(alone, 'missing.ts')}`)
+    } finally {
+      rmSync(alone, { recursive: true, force: true })
+    }
+  })
+})
