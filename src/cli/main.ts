@@ -93,6 +93,26 @@ program
     process.exitCode = await inventoryCommand(opts)
   })
 
+connectionOptions(program.command('exec').argument('<pattern>', 'hosts to run on (an inventory pattern)').argument('<command...>', 'the shell command, after --')
+  .description('run one shell command on the matching hosts, like ansible PATTERN -a COMMAND')
+  .requiredOption('-i, --inventory <path>', 'inventory file (YAML, INI, .ts) or directory; repeat to merge several', collect)
+  .option('--limit <pattern>', 'only these of the matching hosts')
+  .option('-b, --become', 'run the command through sudo'))
+  .action(async (pattern, words, opts) => {
+    const { execCommand } = await import('./adhoc-command.ts')
+    process.exitCode = await execCommand(pattern, words, opts)
+  })
+
+connectionOptions(program.command('facts').argument('<pattern>', 'hosts to read (an inventory pattern)')
+  .description('print the facts havn reads from hosts (OS, init system, package manager, memory, packages)')
+  .requiredOption('-i, --inventory <path>', 'inventory file (YAML, INI, .ts) or directory; repeat to merge several', collect)
+  .option('--packages <names>', 'also report these comma-separated packages', parseNames)
+  .option('--json', 'print one JSON object keyed by host'))
+  .action(async (pattern, opts) => {
+    const { factsCommand } = await import('./adhoc-command.ts')
+    process.exitCode = await factsCommand(pattern, opts)
+  })
+
 program.addHelpText('after', `
 Exit codes:
   0    success; in check mode, nothing would change
@@ -107,10 +127,20 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value]
 }
 
+function commaList(what: string): (value: string) => string[] {
+  return (value) => {
+    const items = value.split(',').map((t) => t.trim()).filter(Boolean)
+    if (items.length === 0) throw new InvalidArgumentError(`expected a comma-separated list of ${what}`)
+    return items
+  }
+}
+
 function parseList(value: string): string[] {
-  const items = value.split(',').map((t) => t.trim()).filter(Boolean)
-  if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list of tags')
-  return items
+  return commaList('tags')(value)
+}
+
+function parseNames(value: string): string[] {
+  return commaList('package names')(value)
 }
 
 function parsePositiveInt(value: string): number {

@@ -1,5 +1,5 @@
 import { homedir } from 'node:os'
-import { connect, type ConnectOptions } from '../connection/index.ts'
+import { connect, localConnection, type ConnectOptions } from '../connection/index.ts'
 import { secretValues } from '../connection/quote.ts'
 import type { StepExpectation } from '../engine/context.ts'
 import type { Session } from '../engine/run.ts'
@@ -81,11 +81,14 @@ export interface ExecuteOptions {
   readonly expect?: StepExpectation
 }
 
-/** Loads the inventory and playbook side by side (an inventory error is reported first) and prepares running them. */
-export async function prepareRun(playbookPath: string, inventoryPaths: readonly string[], opts: ConnectionCommandOptions, secrets: string[]): Promise<PreparedRun> {
+/**
+ * Loads the inventory and the playbook (a file, or one built in memory by an ad-hoc command) side by
+ * side, an inventory error reported first, and prepares running them.
+ */
+export async function prepareRun(source: string | { readonly playbook: Playbook; readonly file: string }, inventoryPaths: readonly string[], opts: ConnectionCommandOptions, secrets: string[]): Promise<PreparedRun> {
   const vault = await readVaultSecrets(opts)
   for (const s of vault) secrets.push(s.password.toString('utf8'))
-  const [inv, pb] = await Promise.allSettled([loadInventory(inventoryPaths, { vault }), loadPlaybook(playbookPath)])
+  const [inv, pb] = await Promise.allSettled([loadInventory(inventoryPaths, { vault }), typeof source === 'string' ? loadPlaybook(source) : source])
   if (inv.status === 'rejected') throw inv.reason
   if (pb.status === 'rejected') throw pb.reason
   const inventory = inv.value
@@ -207,13 +210,10 @@ export async function runCommand(playbookPath: string, opts: RunCommandOptions):
 }
 
 async function openSession(host: EngineHost, opts: ConnectOptions): Promise<Session> {
-  if (host.transport === 'local') {
-    throw new Error(`host ${host.name}: ansible_connection: local is not supported yet; reach the controller over SSH (ansible_host: 127.0.0.1)`)
-  }
   // Ansible expands `~` in ansible_ssh_private_key_file, so inventories written for it rely on that.
   const identityFile = host.identityFile?.replace(/^~(?=\/|$)/, homedir())
   const target = { name: host.name, address: host.address, port: host.port, user: host.user, ...(identityFile ? { identityFile } : {}) }
-  const conn = await connect(target, opts)
+  const conn = host.transport === 'local' ? localConnection(host.name, opts) : await connect(target, opts)
   const become = host.becomeUser ? { user: host.becomeUser } : true
   return {
     host: host.name,

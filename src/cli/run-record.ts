@@ -14,7 +14,7 @@ const KEEP = 20
 
 /** What a run leaves behind for the next one: enough to retry what failed, nothing secret. */
 export interface RunRecord {
-  readonly command: 'run' | 'check' | 'apply'
+  readonly command: 'run' | 'check' | 'apply' | 'exec'
   readonly playbook: string
   readonly finishedAt: string
   /** Hosts with a failed step, and hosts that could not be reached. */

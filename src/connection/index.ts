@@ -6,6 +6,7 @@
  */
 export type { ConnectOptions, Connection, ExecOptions, ExecResult, SshTarget } from './types.ts'
 export { connect } from './connect.ts'
+export { localConnection } from './local.ts'
 export { type ShellCommand, Secret, isSecret, secret, sh, shQuote } from './quote.ts'
 export {
   AuthError,

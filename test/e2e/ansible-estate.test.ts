@@ -73,4 +73,36 @@ describe('an Ansible estate, unchanged', () => {
     expect(res.stderr).toContain(`${join(vaultDir, 'vault.yml')}: encrypted with Ansible Vault, and the vault password given (--vault-password-file ${join(inv, 'pass')}) does not open it`)
     expect(res.stdout).toBe('')
   })
+
+  it('havn exec runs an ad-hoc command on the matching hosts (as the login user, or through sudo with -b), with run\'s recap and exit codes', async () => {
+    const [a, b] = bedHosts(bed, HOSTS)
+    const inv = writeInventory({
+      'inventory': `[estate]\noslo-a ansible_ssh_host=${a!.address}\noslo-b ansible_ssh_host=${b!.address}\n\n[estate:vars]\nansible_ssh_user=deploy\nansible_ssh_private_key_file=${bed.identityFile}\n`,
+    })
+    const common = ['-i', join(inv, 'inventory'), '--known-hosts', bed.knownHosts, '--output', 'line']
+    const plain = await havn(['exec', 'estate', ...common, '--', 'id', '-un'])
+    expect(plain.code, plain.stderr).toBe(0)
+    expect(plain.stdout).toMatch(/^oslo-a +\| +deploy$/m)
+    expect(plain.stdout).toMatch(/^oslo-b +\| +deploy$/m)
+    const sudo = await havn(['exec', 'estate[0]', ...common, '-b', '--become-password-file', bed.becomePasswordFile, '--', 'id -un'])
+    expect(sudo.code, sudo.stderr).toBe(0)
+    expect(sudo.stdout).toMatch(/^oslo-a +\| +root$/m)
+    expect(sudo.stdout).not.toContain('oslo-b')
+    const failing = await havn(['exec', 'estate', ...common, '--limit', 'oslo-b', '--', 'echo broken >&2; exit 3'])
+    expect(failing.code).toBe(1)
+    expect(failing.stdout).toContain('broken')
+    expect(failing.stdout).not.toContain('oslo-a')
+
+    const facts = await havn(['facts', 'estate', '-i', join(inv, 'inventory'), '--known-hosts', bed.knownHosts, '--packages', 'openssh-server,no-such-package-here', '--json'])
+    expect(facts.code, facts.stderr).toBe(0)
+    const read = JSON.parse(facts.stdout) as Record<string, { os: { id: string; versionId: string; initSystem: string }; packages: { packages: Record<string, { installed?: string }> } }>
+    expect(Object.keys(read)).toEqual(['oslo-a', 'oslo-b'])
+    const release = await hostExec(bed, HOSTS[0]!, '. /etc/os-release; echo "$ID $VERSION_ID"')
+    expect(`${read['oslo-a']!.os.id} ${read['oslo-a']!.os.versionId}\n`).toBe(release.stdout)
+    expect(read['oslo-a']!.packages.packages['openssh-server']!.installed).toMatch(/^1:\d/)
+    expect(read['oslo-a']!.packages.packages['no-such-package-here']!.installed).toBeUndefined()
+    const text = await havn(['facts', 'oslo-b', '-i', join(inv, 'inventory'), '--known-hosts', bed.knownHosts])
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toMatch(/^oslo-b\n  os +debian \d+\n  init system +(sysv|systemd)\n  package manager +apt\n  memory +[\d.]+ GiB\n$/)
+  })
 })

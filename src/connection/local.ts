@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process'
+import { BecomeError, CommandTimeoutError } from './errors.ts'
+import { shQuote } from './quote.ts'
+import type { Connection, ExecOptions, ExecResult } from './types.ts'
+
+/**
+ * A Connection to the controller itself (`ansible_connection: local`): each command runs in a fresh
+ * `/bin/sh -c` as the user running havn. Become needs no sudo when that user is root and the target
+ * is root; otherwise `sudo -n` runs it, so a sudo that would ask for a password fails with its
+ * message instead of waiting. Scripts given to atClose run at close().
+ */
+export function localConnection(host: string, opts: { commandTimeoutMs?: number } = {}): Connection {
+  const atClose: string[] = []
+  let closed = false
+  const run = (command: string, o: ExecOptions = {}): Promise<ExecResult> => {
+    const user = o.become ? (typeof o.become === 'object' && o.become.user) || 'root' : undefined
+    const asRoot = process.getuid?.() === 0
+    const script = user && !(asRoot && user === 'root') ? `sudo -n -H -u ${shQuote(user)} -- /bin/sh -c ${shQuote(command)}` : command
+    const timeoutMs = o.timeoutMs ?? opts.commandTimeoutMs ?? 0
+    return new Promise((resolve, reject) => {
+      const child = spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+      const timer = timeoutMs > 0 ? setTimeout(() => {
+        child.kill('SIGKILL')
+        reject(new CommandTimeoutError(host, o.display ?? command, timeoutMs))
+      }, timeoutMs) : undefined
+      child.on('error', (e) => {
+        clearTimeout(timer)
+        reject(e)
+      })
+      child.on('close', (code, signal) => {
+        clearTimeout(timer)
+        if (user && script !== command && code === 1 && /^sudo: /m.test(stderr)) {
+          reject(new BecomeError(host, `host ${host}: sudo on the controller failed: ${stderr.trim().split('\n').at(-1) ?? ''}`))
+          return
+        }
+        resolve({ code: code ?? 128, ...(signal ? { signal } : {}), stdout, stderr })
+      })
+      child.stdin.end(o.stdin ?? '')
+    })
+  }
+  return {
+    host,
+    exec: (command, o) => run(command, o),
+    async atClose(script) {
+      atClose.push(script)
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      for (const script of atClose) await run(script).catch(() => undefined)
+    },
+  }
+}
