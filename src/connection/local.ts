@@ -18,11 +18,11 @@ export function localConnection(host: string, opts: { commandTimeoutMs?: number 
     const script = user && !(asRoot && user === 'root') ? `sudo -n -H -u ${shQuote(user)} -- /bin/sh -c ${shQuote(command)}` : command
     const timeoutMs = o.timeoutMs ?? opts.commandTimeoutMs ?? 0
     return new Promise((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] })
+      const child = spawn('/bin/sh', ['-c', script], { stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
       let stdout = ''
       let stderr = ''
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+      child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
       const timer = timeoutMs > 0 ? setTimeout(() => {
         child.kill('SIGKILL')
         reject(new CommandTimeoutError(host, o.display ?? command, timeoutMs))
@@ -39,7 +39,11 @@ export function localConnection(host: string, opts: { commandTimeoutMs?: number 
         }
         resolve({ code: code ?? 128, ...(signal ? { signal } : {}), stdout, stderr })
       })
-      child.stdin.end(o.stdin ?? '')
+      if (child.stdin) {
+        // A command that exits without reading its input is not an error of ours.
+        child.stdin.on('error', () => undefined)
+        child.stdin.end(o.stdin)
+      }
     })
   }
   return {

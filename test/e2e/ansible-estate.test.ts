@@ -105,4 +105,16 @@ describe('an Ansible estate, unchanged', () => {
     expect(text.code, text.stderr).toBe(0)
     expect(text.stdout).toMatch(/^oslo-b\n  os +debian \d+\n  init system +(sysv|systemd)\n  package manager +apt\n  memory +[\d.]+ GiB\n$/)
   })
+
+  it('ansible_connection: local runs the host\'s commands on the controller, without SSH', async () => {
+    const inv = writeInventory({ hosts: '[control]\ncontroller ansible_connection=local ansible_host=127.0.0.1 ansible_port=1\n' })
+    const marker = `local-${process.pid}`
+    const res = await havn(['exec', 'controller', '-i', join(inv, 'hosts'), '--output', 'line', '--', `echo ${marker} $PPID`])
+    expect(res.code, res.stderr).toBe(0)
+    // Over SSH this would fail: nothing listens on 127.0.0.1:1.
+    expect(res.stdout).toMatch(new RegExp(`^controller +\\| +${marker} \\d+$`, 'm'))
+    const facts = await havn(['facts', 'controller', '-i', join(inv, 'hosts'), '--json'])
+    expect(facts.code, facts.stderr).toBe(0)
+    expect(JSON.parse(facts.stdout).controller.os.id).toBe(readFileSync('/etc/os-release', 'utf8').match(/^ID=(.*)$/m)![1]!.replace(/"/g, ''))
+  })
 })
