@@ -24,10 +24,10 @@ interface SourcedLayer {
 
 /**
  * Resolves the raw model plus group_vars/host_vars files into an Inventory: checks group/host
- * clashes and cycles, then merges vars per host as Ansible does (lowest first: index.ts vars <
- * the inventory's own group vars < group_vars files < the host's inline vars < host_vars files; groups
- * within each by depth, then `ansible_group_priority`, then name). Returns undefined when the structure is unusable; every
- * problem found is recorded either way.
+ * clashes and cycles, then merges vars per host as Ansible does (lowest first: index.ts vars < the
+ * inventory's own group vars < group_vars files < the host's inline vars < host_vars files; groups
+ * within each by depth, then `ansible_group_priority`, then name). Returns undefined when the
+ * structure is unusable; every problem found is recorded either way.
  */
 export function buildInventory(source: string, raw: RawInventory, files: readonly RawVarsFile[], problems: Problems): Omit<Inventory, 'sources' | 'files' | 'warnings' | 'secrets'> | undefined {
   const groups = new Map<string, GroupNode>()

@@ -1,6 +1,7 @@
 /**
- * Inventories: load and validate a hosts.yaml/index.ts inventory, select hosts by Ansible-style
- * patterns, and describe groups and hosts with where each value came from.
+ * Inventories: load and validate inventories as Ansible reads them (YAML, INI, dynamic scripts,
+ * directories, vars folders, Vault) or typed index.ts ones, select hosts by Ansible patterns, and
+ * describe groups and hosts with where each value came from.
  */
 export type { ConnectionKey, GroupSpec, HostSpec, Inventory, InventoryGroup, InventoryHost, InventorySpec, VarSource } from './types.ts'
 export { defineInventory } from './define.ts'
