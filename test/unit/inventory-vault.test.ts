@@ -67,6 +67,16 @@ describe('vaulted inventories', () => {
   })
 })
 
+describe('a vaulted inventory file', () => {
+  it('opens as Ansible opens it, and every value in it is a secret', async () => {
+    // ansible-inventory -i inventory.ini.vault --vault-password-file pass.txt: db1 at 192.0.2.7 with the password below.
+    const inv = await loadInventory(join(FIXTURES, 'inventory.ini.vault'), { vault: [secret('pass.txt')] })
+    expect(inv.hosts.get('db1')).toMatchObject({ address: '192.0.2.7', vars: { db_root_password: 'ini-vaulted-canary-31' } })
+    expect(inv.secrets).toContain('ini-vaulted-canary-31')
+    expect(inv.warnings).toEqual([])
+  })
+})
+
 describe('plain references', () => {
   it('resolve through connection keys and inventory_hostname, and a cycle is a problem at its line', async () => {
     const dir = await tempInventory({
