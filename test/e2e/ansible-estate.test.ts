@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { spawn as ptySpawn } from 'node-pty'
 import { describe, expect, inject, it } from 'vitest'
 import { havn, REPO } from './cli.ts'
 import { bedHosts, writeInventory } from './support.ts'
@@ -116,5 +117,28 @@ describe('an Ansible estate, unchanged', () => {
     const facts = await havn(['facts', 'controller', '-i', join(inv, 'hosts'), '--json'])
     expect(facts.code, facts.stderr).toBe(0)
     expect(JSON.parse(facts.stdout).controller.os.id).toBe(readFileSync('/etc/os-release', 'utf8').match(/^ID=(.*)$/m)![1]!.replace(/"/g, ''))
+  })
+
+  it('--ask-vault-pass and --vault-id LABEL@prompt ask on the terminal, without echoing what is typed', async () => {
+    const vaulted = join(REPO, 'test/fixtures/ansible/inventories/vaulted')
+    const answers = [readFileSync(join(vaulted, 'pass.txt'), 'utf8').trim(), readFileSync(join(vaulted, 'pass-b.txt'), 'utf8').trim()]
+    const args = ['inventory', '-i', join(vaulted, 'hosts.ini'), '--vault-id', 'prod@prompt', '--ask-vault-pass', '--list']
+    const { code, out } = await new Promise<{ code: number; out: string }>((resolve, reject) => {
+      const term = ptySpawn(process.execPath, [`${REPO}bin/havn.js`, ...args], { cols: 120, rows: 40, cwd: REPO, env: process.env as Record<string, string> })
+      let seen = ''
+      const typed = new Set<string>()
+      term.onData((d) => {
+        seen += d
+        // Answer each prompt once: the labelled one with its password, the plain one with the default.
+        if (seen.includes('Vault password (prod): ') && !typed.has('prod')) { typed.add('prod'); term.write(`${answers[1]}\r`) }
+        if (/Vault password: /.test(seen) && !typed.has('default')) { typed.add('default'); term.write(`${answers[0]}\r`) }
+      })
+      const timer = setTimeout(() => { term.kill('SIGKILL'); reject(new Error(`no answer in time:\n${seen}`)) }, 60_000)
+      term.onExit(({ exitCode }) => { clearTimeout(timer); resolve({ code: exitCode, out: seen }) })
+    })
+    expect(code, out).toBe(0)
+    expect(out).toContain('"vault_api_token": "***"')
+    for (const answer of answers) expect(out).not.toContain(answer)
+    expect(out).not.toContain('web1-token-5c1d')
   })
 })

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, inject, it } from 'vitest'
 import { hostExec } from '../testbed/index.ts'
@@ -129,9 +128,9 @@ describe('secret canary', () => {
     const canary = `cnry${randomBytes(12).toString('hex')}`
     const [host] = bedHosts(bed, ['host19'])
     await sh('host19', `echo 'deploy:${canary}' | chpasswd`)
-    const passFile = join(writeInventory({ 'hosts.yaml': hostsYaml([host!], () => 'user: deploy') }), 'become-pass')
-    writeFileSync(passFile, `${canary}\n`)
-    const inv = join(passFile, '..')
+    const inv = writeInventory({ 'hosts.yaml': hostsYaml([host!], () => 'user: deploy') })
+    // Outside the inventory: every file in an inventory directory is read as an inventory, as in Ansible.
+    const passFile = join(writeInventory({ 'become-pass': `${canary}\n` }), 'become-pass')
     const outputs: string[] = []
     for (const [verb, fail] of [['check', '0'], ['run', '0'], ['run', '1']] as const) {
       for (const output of ['human', 'line', 'json']) {
