@@ -1,4 +1,4 @@
-import { basename, relative } from 'node:path'
+import { basename, dirname, relative } from 'node:path'
 import { InputError } from '../engine/errors.ts'
 import { didYouMean } from './problems.ts'
 import type { Inventory, InventoryHost, VarSource } from './types.ts'
@@ -53,10 +53,15 @@ export function describeHost(inv: Inventory, name: string): string {
   rows.push(['address', host.address, c.address ? where(inv, c.address) : '(default: the host name)'])
   rows.push(['port', host.port === undefined ? '-' : String(host.port), c.port ? where(inv, c.port) : '(default: ssh config, else 22)'])
   rows.push(['user', host.user ?? '-', c.user ? where(inv, c.user) : '(default: ssh config)'])
+  if (host.identityFile !== undefined) rows.push(['key file', host.identityFile, c.identityFile ? where(inv, c.identityFile) : ''])
+  if (host.become !== undefined) rows.push(['become', String(host.become), c.become ? where(inv, c.become) : ''])
+  if (host.becomeUser !== undefined) rows.push(['become user', host.becomeUser, c.becomeUser ? where(inv, c.becomeUser) : ''])
+  if (host.transport === 'local') rows.push(['transport', 'local (the controller)', c.connection ? where(inv, c.connection) : ''])
   section('vars')
   for (const key of Object.keys(host.vars).sort()) {
     const source = host.varSources[key]
-    rows.push([key, looksSecret(key) ? '(sensitive, hidden)' : render(host.vars[key]), source ? where(inv, source) : ''])
+    const hidden = looksSecret(key) || holdsSecret(host.vars[key], inv.secrets)
+    rows.push([key, hidden ? '(sensitive, hidden)' : render(host.vars[key]), source ? where(inv, source) : ''])
   }
   const keyWidth = Math.max(...rows.map(([k, v]) => (v === '' ? 0 : k.length)))
   const valueWidth = Math.min(40, Math.max(...rows.map(([, v]) => v.length)))
@@ -75,7 +80,9 @@ function target(host: InventoryHost): string {
 }
 
 function where(inv: Inventory, source: VarSource): string {
-  const rel = relative(inv.source, source.file)
+  // Paths are shown from the inventory's folder: the directory given, or the one holding the file given.
+  const base = inv.files.includes(inv.source) ? dirname(inv.source) : inv.source
+  const rel = relative(base, source.file)
   const file = rel === '' ? basename(source.file) : rel.startsWith('..') ? source.file : rel
   const at = source.line === undefined ? file : `${file}:${source.line}`
   const level = source.kind === 'group' ? `group ${source.group}` : source.kind
@@ -87,6 +94,13 @@ const SECRET_NAME = /pass(word|wd|phrase)?|secret|token|private_?key|api_?key|cr
 
 function looksSecret(key: string): boolean {
   return SECRET_NAME.test(key)
+}
+
+/** Whether a value holds a string that a vault revealed. */
+function holdsSecret(value: unknown, secrets: readonly string[]): boolean {
+  if (typeof value === 'string') return secrets.includes(value)
+  if (Array.isArray(value)) return value.some((v) => holdsSecret(v, secrets))
+  return typeof value === 'object' && value !== null && Object.values(value).some((v) => holdsSecret(v, secrets))
 }
 
 function render(value: unknown): string {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { loadInventory } from '../../src/inventory/index.ts'
+import { describeHost, loadInventory } from '../../src/inventory/index.ts'
 import { decryptVault, type VaultSecret } from '../../src/inventory/vault/decrypt.ts'
 import { problemsOf, removeTempInventories, tempInventory } from '../fixtures/inventories/temp-inventory.ts'
 
@@ -52,6 +52,14 @@ describe('vaulted inventories', () => {
     expect(web1.templates).toEqual({ db_password: '{{ vault_db_password }}', api_token: '{{ vault_api_token }}', chain: '{{ db_password }}' })
     expect([...inv.secrets].sort()).toEqual(['canary-9f3e1c-vaulted', 'inline-canary-42d', 'tok-77aa', 'web1-token-5c1d'])
     expect(inv.secrets).not.toContain('visible')
+  })
+
+  it('havn inventory --host hides every value a vault revealed, also where a reference carried it', async () => {
+    const inv = await loadInventory(join(vaulted, 'hosts.ini'), { vault: ids })
+    const text = describeHost(inv, 'web1')
+    for (const key of ['vault_db_password', 'db_password', 'api_token', 'chain', 'inline_secret']) expect(text).toMatch(new RegExp(`^  ${key} += +\\(sensitive, hidden\\) +\\((group|host_)_?vars/`, 'm'))
+    expect(text).toMatch(/^  plain += "visible" +\(group_vars\/all\/main\.yml:2, group all\)$/m)
+    expect(text).not.toMatch(/canary|web1-token|inline-canary/)
   })
 
   it('names every file a missing or wrong password leaves closed, without any plaintext or ciphertext', async () => {
