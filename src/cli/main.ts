@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option, type OptionValues } from '@commander-js/extra-typings'
 import { HAVN_VERSION } from '../version.ts'
+import { parseShard, type Shard } from './shard.ts'
 
 // Heavy modules (ssh2, yaml, ajv, tsx) are imported inside the actions so `--help` stays fast.
 
@@ -17,7 +18,8 @@ function runOptions<Args extends unknown[], Opts extends OptionValues>(cmd: Comm
       .requiredOption('-i, --inventory <path>', 'inventory file (YAML, INI, .ts) or directory; repeat to merge several', collect)
       .option('--limit <pattern>', 'only these hosts: names, groups, globs, !exclusions, &intersections')
       .option('--tags <tags>', 'run only plays and roles with one of these comma-separated tags (roles are tagged with their name)', parseList)
-      .option('--skip-tags <tags>', 'skip plays and roles with any of these comma-separated tags', parseList),
+      .option('--skip-tags <tags>', 'skip plays and roles with any of these comma-separated tags', parseList)
+      .option('--shard <K/N>', 'run only the K-th of N balanced parts of the selected hosts (stable across machines)', parseShardOption),
   ).option('--detailed-exitcode', 'after an apply, exit 2 when something changed')
 }
 
@@ -113,6 +115,17 @@ connectionOptions(program.command('facts').argument('<pattern>', 'hosts to read 
     process.exitCode = await factsCommand(pattern, opts)
   })
 
+program
+  .command('recap')
+  .argument('<files...>', 'NDJSON outputs (--output json) or run records of the shards of one run')
+  .description('merge the recaps of the shards of a run (--shard K/N) into one, with a single run\'s exit code')
+  .addOption(new Option('--output <format>', 'human (TTY), line (CI) or json (NDJSON)').choices(['human', 'line', 'json'] as const))
+  .option('--detailed-exitcode', 'exit 2 when something changed')
+  .action(async (files, opts) => {
+    const { recapCommand } = await import('./recap-command.ts')
+    process.exitCode = await recapCommand(files, opts)
+  })
+
 program.addHelpText('after', `
 Exit codes:
   0    success; in check mode, nothing would change
@@ -133,6 +146,12 @@ function commaList(what: string): (value: string) => string[] {
     if (items.length === 0) throw new InvalidArgumentError(`expected a comma-separated list of ${what}`)
     return items
   }
+}
+
+function parseShardOption(value: string): Shard {
+  const shard = parseShard(value)
+  if (!shard) throw new InvalidArgumentError('expected K/N with 1 ≤ K ≤ N, for example 2/4')
+  return shard
 }
 
 function parseList(value: string): string[] {

@@ -19,6 +19,7 @@ import { reportInputError, reportInventoryWarnings } from './report-error.ts'
 import { transcriptFor, writeReportFiles } from './report-files.ts'
 import { expandLimit, recordRun } from './run-record.ts'
 import { readBecomePassword, redact } from './secrets.ts'
+import { shardHosts, type Shard } from './shard.ts'
 import { readVaultSecrets } from './vault-secrets.ts'
 
 /** How to reach hosts and draw the run: the options every command that contacts hosts takes. */
@@ -52,6 +53,8 @@ export interface RunCommandOptions extends ConnectionCommandOptions {
   readonly limit?: string
   readonly tags?: readonly string[]
   readonly skipTags?: readonly string[]
+  /** `--shard K/N`: run only that part of the selected hosts. */
+  readonly shard?: Shard
   readonly detailedExitcode?: boolean
   /** `check --out FILE`: save the check as a plan. */
   readonly out?: string
@@ -75,6 +78,8 @@ export interface ExecuteOptions {
   readonly limit?: string
   /** Only these hosts, on top of `limit`. */
   readonly only?: ReadonlySet<string>
+  /** Only this part of the hosts that `limit` selects (`--shard K/N`). */
+  readonly shard?: Shard
   readonly tags?: readonly string[]
   readonly skipTags?: readonly string[]
   readonly fingerprintKey?: Buffer
@@ -114,7 +119,8 @@ export async function prepareRun(source: string | { readonly playbook: Playbook;
     secrets,
     async execute(run) {
       const limit = await expandLimit(run.limit)
-      const limited = limit ? new Set(selectHosts(inventory, limit, '--limit')) : undefined
+      const selected = limit ? new Set(selectHosts(inventory, limit, '--limit')) : undefined
+      const limited = run.shard ? shardHosts(selected ?? inventory.hosts.keys(), run.shard) : selected
       // First Ctrl-C: start nothing new, let steps in flight finish, print the recap. Second: leave now.
       const interrupt = new AbortController()
       const onSigint = () => {
@@ -195,6 +201,7 @@ export async function runCommand(playbookPath: string, opts: RunCommandOptions):
       limit: opts.limit,
       tags: opts.tags,
       skipTags: opts.skipTags,
+      ...(opts.shard ? { shard: opts.shard } : {}),
       ...(saving ? { fingerprintKey: saving.key } : {}),
     })
     await reporter.close()
