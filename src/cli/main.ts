@@ -49,14 +49,14 @@ runOptions(program.command('run').argument('<playbook>', 'playbook file (.ts or 
   .option('--diff', 'show text changes as unified diffs')
   .action(async (playbook, opts) => {
     const { runCommand } = await import('./run-command.ts')
-    process.exitCode = await runCommand(playbook, { ...opts, check: opts.check ?? false, diff: opts.diff ?? false })
+    exitWhenWritten(await runCommand(playbook, { ...opts, check: opts.check ?? false, diff: opts.diff ?? false }))
   })
 
 runOptions(program.command('check').argument('<playbook>', 'playbook file (.ts or .js)').description('dry run with diffs (run --check --diff): report what would change; nothing on any host changes'))
   .option('--out <file>', 'save the check as a plan file, for havn show and havn apply')
   .action(async (playbook, opts) => {
     const { runCommand } = await import('./run-command.ts')
-    process.exitCode = await runCommand(playbook, { ...opts, check: true, diff: true })
+    exitWhenWritten(await runCommand(playbook, { ...opts, check: true, diff: true }))
   })
 
 program
@@ -76,7 +76,7 @@ connectionOptions(program.command('apply').argument('<plan>', 'plan file made by
   .option('--detailed-exitcode', 'exit 2 when something changed')
   .action(async (plan, opts) => {
     const { applyCommand } = await import('./plan-command.ts')
-    process.exitCode = await applyCommand(plan, opts)
+    exitWhenWritten(await applyCommand(plan, opts))
   })
 
 program
@@ -102,7 +102,7 @@ connectionOptions(program.command('exec').argument('<pattern>', 'hosts to run on
   .option('-b, --become', 'run the command through sudo'))
   .action(async (pattern, words, opts) => {
     const { execCommand } = await import('./adhoc-command.ts')
-    process.exitCode = await execCommand(pattern, words, opts)
+    exitWhenWritten(await execCommand(pattern, words, opts))
   })
 
 connectionOptions(program.command('facts').argument('<pattern>', 'hosts to read (an inventory pattern)')
@@ -112,7 +112,7 @@ connectionOptions(program.command('facts').argument('<pattern>', 'hosts to read 
   .option('--json', 'print one JSON object keyed by host'))
   .action(async (pattern, opts) => {
     const { factsCommand } = await import('./adhoc-command.ts')
-    process.exitCode = await factsCommand(pattern, opts)
+    exitWhenWritten(await factsCommand(pattern, opts))
   })
 
 program
@@ -135,6 +135,15 @@ Exit codes:
   4    invalid input (inventory, playbook, vars, or a plan that is edited or out of date); no host was contacted
   5    apply: the plan no longer matched on at least one host; nothing was changed on those hosts
   130  interrupted`)
+
+/**
+ * Ends the process once stdout and stderr have taken everything written: the run's outcome is known,
+ * and a host whose link died must not keep havn waiting for SSH keepalives to give up on it.
+ */
+function exitWhenWritten(code: number): void {
+  process.exitCode = code
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)))
+}
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value]

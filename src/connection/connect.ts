@@ -12,6 +12,8 @@ import type { ConnectOptions, Connection, ExecOptions, ExecResult, SshTarget } f
 
 /** sshd's default MaxSessions: more concurrent channels than this are queued locally. */
 const MAX_CHANNELS = 10
+/** How long closing a session waits for each of its last scripts (releasing the run lock) on a host that may not answer. */
+const CLOSE_TIMEOUT_MS = 5000
 
 function redactor(secret: string | undefined): (s: string) => string {
   return secret ? (s) => s.replaceAll(secret, '***') : (s) => s
@@ -179,20 +181,31 @@ class SshConnection implements Connection {
 
   async close(): Promise<void> {
     if (this.#closing) return
-    const shell = await this.#openShell()
-    if (this.#atClose.length && !shell) {
-      // No shell to leave them to: run them now, best effort, as the connection is going away.
-      for (const script of this.#atClose) await this.exec(script, { display: 'close session' }).catch(() => undefined)
+    const graceful = async (): Promise<ShellSession | undefined> => {
+      const shell = await this.#openShell()
+      if (this.#atClose.length && !shell) {
+        // No shell to leave them to: run them now, best effort, as the connection is going away.
+        for (const script of this.#atClose) await this.exec(script, { display: 'close session', timeoutMs: CLOSE_TIMEOUT_MS }).catch(() => undefined)
+      }
+      // Commands nobody waits for any more (a failed host's reads) finish first: a shell killed by
+      // the closing connection in the middle of one would not run its exit trap.
+      await shell?.drain(5000)
+      if (this.#atClose.length && shell) await shell.confirmExitTrap().catch(() => undefined)
+      return shell
     }
-    // Commands nobody waits for any more (a failed host's reads) finish first: a shell killed by
-    // the closing connection in the middle of one would not run its exit trap.
-    await shell?.drain(5000)
-    if (this.#atClose.length && shell) await shell.confirmExitTrap().catch(() => undefined)
+    // Bounded: after a lost link the host may never answer, and the run's outcome is already known.
+    let timer: NodeJS.Timeout | undefined
+    const shell = await Promise.race([graceful(), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), CLOSE_TIMEOUT_MS + 1000)))])
+    clearTimeout(timer)
     this.#closing = true
     shell?.close()
     for (const c of [this.#client, ...[...this.#hops].reverse()]) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 2000)
+        const t = setTimeout(() => {
+          // A peer that does not answer the goodbye: drop the socket rather than wait for keepalives.
+          c.destroy()
+          resolve()
+        }, 2000)
         c.once('close', () => {
           clearTimeout(t)
           resolve()

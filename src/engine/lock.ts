@@ -72,7 +72,7 @@ export function hostLock(opts: { playbook: string; breakLock: boolean }): HostLo
     `  [ -n "$s" ] && [ -d "/proc/$s" ] && [ $i -lt ${WAIT_FOR_ENDING_HOLDER_S * 10} ] || break`,
     `  i=$((i+1)); sleep 0.1`,
     'done',
-    `echo $st; [ $st = held ] && printf '%s\\n' "$h"`,
+    `echo $st; [ $st = held ] && printf '%s\\n%s\\n' "$h" "$s"`,
     'echo ---',
     LIST_NOTIFICATIONS,
   ].join('\n')
@@ -80,16 +80,26 @@ export function hostLock(opts: { playbook: string; breakLock: boolean }): HostLo
     // Only our own lock is removed: someone may have broken it and taken the host meanwhile.
     release: `h=; read -r h 2>/dev/null < ${LOCK_FILE}; [ "$h" = ${holder} ] && rm -f ${LOCK_FILE}; true`,
     async take(remote) {
-      const res = await remote.exec(script, { display: 'take run lock' })
-      const [head = '', pendingText = ''] = res.stdout.split('---\n')
-      const [status, holderLine] = head.trim().split('\n')
-      if (status !== 'acquired') {
+      for (let attempt = 0; ; attempt++) {
+        const res = await remote.exec(script, { display: 'take run lock' })
+        const [head = '', pendingText = ''] = res.stdout.split('---\n')
+        const [status, holderLine = '', session = ''] = head.trim().split('\n')
+        if (status === 'acquired') return { pending: pendingText.split('\n').filter((l) => l.trim() !== '') }
         const other = parseHolder(holderLine)
-        throw new HostLockedError(remote.host, other, other !== undefined && isGoneHere(other))
+        const gone = other !== undefined && isGoneHere(other)
+        // The holder died here but its session on the host lives on, cut off from a connection that
+        // died without the host noticing (a link that went down): end that session, whose exit trap
+        // frees the lock, once, and only if the lock still names that holder and session.
+        if (!gone || attempt > 0 || !/^[0-9]+$/.test(session)) throw new HostLockedError(remote.host, other, gone)
+        await remote.exec(orphanEnd(holderLine, session), { display: 'end the session of a run that is gone' })
       }
-      return { pending: pendingText.split('\n').filter((l) => l.trim() !== '') }
     },
   }
+}
+
+/** Sends TERM to the orphaned session `pid` if the lock still names `holderLine` and that session. */
+function orphanEnd(holderLine: string, pid: string): string {
+  return `h=; s=; { read -r h; read -r s; } 2>/dev/null < ${LOCK_FILE}; [ "$h" = ${shQuote(holderLine)} ] && [ "$s" = ${pid} ] && kill -TERM ${pid} 2>/dev/null; true`
 }
 
 function parseHolder(line: string | undefined): LockHolder | undefined {

@@ -1,0 +1,54 @@
+import { describe, expect, inject, it } from 'vitest'
+import { events, havn } from './cli.ts'
+import { bedHosts, hostsYaml, writeInventory } from './support.ts'
+import { hostExec } from '../testbed/index.ts'
+
+const bed = inject('testbed')
+// Fleet hosts: this file changes only /srv/fault on them, and brings their link back up.
+const HOSTS = ['host15', 'host16']
+const ssh = ['--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts, '--output', 'json']
+const inventory = () => writeInventory({ 'hosts.yaml': hostsYaml(bedHosts(bed, HOSTS)) })
+
+describe('faults injected in the middle of real work', () => {
+  it('full disk: the write fails naming ENOSPC, the path and the host; the old file is intact and no temporary file is left', async () => {
+    await hostExec(bed, 'host15', 'mkdir -p /srv/fault && mount -t tmpfs -o size=64k tmpfs /srv/fault && printf "old\\n" > /srv/fault/app.conf')
+    try {
+      const res = await havn(['run', 'test/e2e/playbooks/fault-steps.ts', '-i', inventory(), '--limit', 'host15', ...ssh], { env: { HAVN_E2E_SIZE: String(256 * 1024) } })
+      expect(res.code).toBe(1)
+      const failed = events(res.stdout).find((e) => e.type === 'step:end' && e.status === 'failed')!
+      expect(failed.host).toBe('host15')
+      expect(`${failed.error.message}\n${failed.error.stderrTail ?? ''}`).toMatch(/No space left on device/)
+      expect(`${failed.step} ${failed.error.message}`).toContain('/srv/fault/app.conf')
+      const left = await hostExec(bed, 'host15', 'cat /srv/fault/app.conf; ls -A /srv/fault')
+      expect(left.stdout).toBe('old\napp.conf\n')
+    } finally {
+      await hostExec(bed, 'host15', 'umount /srv/fault; rmdir /srv/fault')
+    }
+  })
+
+  it('a link that goes down mid-run: that host fails within the command timeout, the other finishes, and after the link returns the next run converges', async () => {
+    const inv = inventory()
+    const env = { HAVN_E2E_PATH: '/srv/fault-link.conf', HAVN_E2E_SLEEP: '3' }
+    const started = Date.now()
+    const running = havn(['run', 'test/e2e/playbooks/fault-steps.ts', '-i', inv, ...ssh, '--command-timeout', '8'], { env, timeoutMs: 60_000 })
+    await new Promise((r) => setTimeout(r, 1500))
+    await hostExec(bed, 'host16', 'ip link set eth0 down')
+    let res
+    try {
+      res = await running
+    } finally {
+      await hostExec(bed, 'host16', 'ip link set eth0 up')
+    }
+    const elapsed = Date.now() - started
+    expect(res.code).toBe(1)
+    const recap = events(res.stdout).at(-1)!
+    expect(recap.hosts.host15).toMatchObject({ failed: 0, unreachable: false })
+    expect(recap.hosts.host16.failed + (recap.hosts.host16.unreachable ? 1 : 0)).toBeGreaterThan(0)
+    expect(elapsed).toBeLessThan(30_000)
+    const again = await havn(['run', 'test/e2e/playbooks/fault-steps.ts', '-i', inv, ...ssh], { env: { ...env, HAVN_E2E_SLEEP: '0' }, timeoutMs: 60_000 })
+    expect(again.code, again.stderr).toBe(0)
+    expect(events(again.stdout).at(-1)!.hosts.host16).toMatchObject({ failed: 0, unreachable: false })
+    expect((await hostExec(bed, 'host16', 'cat /srv/fault-link.conf')).stdout).toBe(`${'x'.repeat(16)}\n`)
+    await Promise.all(HOSTS.map((h) => hostExec(bed, h, 'rm -f /srv/fault-link.conf')))
+  })
+})
