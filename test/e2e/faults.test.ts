@@ -1,7 +1,7 @@
 import { describe, expect, inject, it } from 'vitest'
 import { events, havn } from './cli.ts'
 import { bedHosts, hostsYaml, writeInventory } from './support.ts'
-import { hostExec } from '../testbed/index.ts'
+import { freezeHost, hostExec, thawHost } from '../testbed/index.ts'
 
 const bed = inject('testbed')
 // Fleet hosts: this file changes only /srv/fault on them, and brings their link back up.
@@ -50,5 +50,29 @@ describe('faults injected in the middle of real work', () => {
     expect(events(again.stdout).at(-1)!.hosts.host16).toMatchObject({ failed: 0, unreachable: false })
     expect((await hostExec(bed, 'host16', 'cat /srv/fault-link.conf')).stdout).toBe(`${'x'.repeat(16)}\n`)
     await Promise.all(HOSTS.map((h) => hostExec(bed, h, 'rm -f /srv/fault-link.conf')))
+  })
+
+  it('a host that freezes mid-run (every process stopped in the freezer cgroup): --command-timeout ends it with a clear error, nothing else waits for it, and after it thaws the next run converges', async () => {
+    const inv = inventory()
+    const env = { HAVN_E2E_PATH: '/srv/fault-freeze.conf', HAVN_E2E_SLEEP: '3' }
+    const started = Date.now()
+    const running = havn(['run', 'test/e2e/playbooks/fault-steps.ts', '-i', inv, ...ssh, '--command-timeout', '6'], { env, timeoutMs: 60_000 })
+    await new Promise((r) => setTimeout(r, 1500))
+    await freezeHost(bed, 'host16')
+    let res
+    try {
+      res = await running
+    } finally {
+      await thawHost(bed, 'host16')
+    }
+    expect(Date.now() - started).toBeLessThan(30_000)
+    expect(res.code).toBe(1)
+    const evs = events(res.stdout)
+    expect(evs.at(-1)!.hosts.host15).toMatchObject({ failed: 0, unreachable: false })
+    const failed = evs.find((e) => e.type === 'step:end' && e.host === 'host16' && e.status === 'failed')!
+    expect(failed.error).toMatchObject({ kind: 'timeout', message: 'host host16: command timed out after 6000 ms: sleep 3; echo done' })
+    const again = await havn(['run', 'test/e2e/playbooks/fault-steps.ts', '-i', inv, ...ssh], { env: { ...env, HAVN_E2E_SLEEP: '0' }, timeoutMs: 60_000 })
+    expect(again.code, again.stderr).toBe(0)
+    await Promise.all(HOSTS.map((h) => hostExec(bed, h, 'rm -f /srv/fault-freeze.conf')))
   })
 })

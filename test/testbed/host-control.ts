@@ -62,3 +62,40 @@ export async function stopHost(bed: Testbed, host: string): Promise<void> {
   })
 }
 
+
+const FREEZER = '/sys/fs/cgroup/freezer'
+
+/** The freezer cgroup a frozen host's processes are moved into (named for the bed and the host). */
+function freezerPath(bed: Testbed, host: string): string {
+  return `${FREEZER}/havn-freeze-${Buffer.from(bed.stateDir).toString('hex').slice(-16)}-${host}`
+}
+
+/**
+ * Stops every process of `host` at once through the freezer cgroup (v1), as a hung VM looks from
+ * outside: its TCP stack still answers, nothing above it does. Undo with thawHost.
+ */
+export async function freezeHost(bed: Testbed, host: string): Promise<void> {
+  const record = await loadBed(bed, host)
+  if (record.pid === undefined) throw new Error(`testbed: host ${host} is not running`)
+  const { readdir, readlink, mkdir, writeFile } = await import('node:fs/promises')
+  const ns = await readlink(`/proc/${record.pid}/ns/pid`)
+  const members: string[] = []
+  for (const pid of (await readdir('/proc')).filter((p) => /^[0-9]+$/.test(p))) {
+    if ((await readlink(`/proc/${pid}/ns/pid`).catch(() => '')) === ns) members.push(pid)
+  }
+  const path = freezerPath(bed, host)
+  await mkdir(path, { recursive: true })
+  for (const pid of members) await writeFile(`${path}/cgroup.procs`, pid).catch(() => undefined)
+  await writeFile(`${path}/freezer.state`, 'FROZEN')
+}
+
+/** Lets a frozen host run again and removes its freezer cgroup. */
+export async function thawHost(bed: Testbed, host: string): Promise<void> {
+  const { readFile, rmdir, writeFile } = await import('node:fs/promises')
+  const path = freezerPath(bed, host)
+  await writeFile(`${path}/freezer.state`, 'THAWED')
+  for (const pid of (await readFile(`${path}/cgroup.procs`, 'utf8')).split('\n').filter(Boolean)) {
+    await writeFile(`${FREEZER}/cgroup.procs`, pid).catch(() => undefined)
+  }
+  await rmdir(path)
+}
