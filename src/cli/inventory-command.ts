@@ -1,5 +1,6 @@
 import { ansibleGraph, toAnsibleList } from '../inventory/ansible-list.ts'
 import { describeHost, describeInventory, loadInventory, selectHosts } from '../inventory/index.ts'
+import { maskRevealed } from '../inventory/revealed.ts'
 import { EXIT } from './exit-codes.ts'
 import { reportInputError, reportInventoryWarnings } from './report-error.ts'
 import { readVaultSecrets } from './vault-secrets.ts'
@@ -25,7 +26,7 @@ export async function inventoryCommand(opts: InventoryCommandOptions): Promise<n
     const inv = await loadInventory(opts.inventory, { vault: await readVaultSecrets(opts) })
     reportInventoryWarnings(inv.warnings)
     const secret = new Set(inv.secrets)
-    const mask = (_host: string, _key: string, value: unknown): unknown => maskSecrets(value, secret)
+    const mask = (_host: string, _key: string, value: unknown): unknown => maskRevealed(value, secret)
     if (opts.list) process.stdout.write(`${JSON.stringify(toAnsibleList(inv, mask), null, 4)}\n`)
     else if (opts.graph) process.stdout.write(ansibleGraph(inv))
     else if (opts.host) process.stdout.write(describeHost(inv, opts.host))
@@ -40,10 +41,3 @@ export async function inventoryCommand(opts: InventoryCommandOptions): Promise<n
   }
 }
 
-/** The value with every string that a vault revealed replaced by `***`, however deep. */
-function maskSecrets(value: unknown, secrets: ReadonlySet<string>): unknown {
-  if (typeof value === 'string') return secrets.has(value) ? '***' : value
-  if (Array.isArray(value)) return value.map((v) => maskSecrets(v, secrets))
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, secrets)]))
-  return value
-}

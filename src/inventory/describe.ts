@@ -2,6 +2,7 @@ import { basename, dirname, relative } from 'node:path'
 import { InputError } from '../engine/errors.ts'
 import { didYouMean } from './problems.ts'
 import type { Inventory, InventoryHost, VarSource } from './types.ts'
+import { maskRevealed } from './revealed.ts'
 
 /**
  * The group tree in the style of `ansible-inventory --graph`: each group lists its child groups, then
@@ -58,9 +59,10 @@ export function describeHost(inv: Inventory, name: string): string {
   if (host.becomeUser !== undefined) rows.push(['become user', host.becomeUser, c.becomeUser ? where(inv, c.becomeUser) : ''])
   if (host.transport === 'local') rows.push(['transport', 'local (the controller)', c.connection ? where(inv, c.connection) : ''])
   section('vars')
+  const revealed = new Set(inv.secrets)
   for (const key of Object.keys(host.vars).sort()) {
     const source = host.varSources[key]
-    const hidden = looksSecret(key) || holdsSecret(host.vars[key], inv.secrets)
+    const hidden = looksSecret(key) || maskRevealed(host.vars[key], revealed) !== host.vars[key]
     rows.push([key, hidden ? '(sensitive, hidden)' : render(host.vars[key]), source ? where(inv, source) : ''])
   }
   const keyWidth = Math.max(...rows.map(([k, v]) => (v === '' ? 0 : k.length)))
@@ -94,13 +96,6 @@ const SECRET_NAME = /pass(word|wd|phrase)?|secret|token|private_?key|api_?key|cr
 
 function looksSecret(key: string): boolean {
   return SECRET_NAME.test(key)
-}
-
-/** Whether a value holds a string that a vault revealed. */
-function holdsSecret(value: unknown, secrets: readonly string[]): boolean {
-  if (typeof value === 'string') return secrets.includes(value)
-  if (Array.isArray(value)) return value.some((v) => holdsSecret(v, secrets))
-  return typeof value === 'object' && value !== null && Object.values(value).some((v) => holdsSecret(v, secrets))
 }
 
 function render(value: unknown): string {

@@ -105,6 +105,7 @@ function varsOf(raw: RawInventory): RawVars[] {
 
 /** The raw inventory with its `!vault` values decrypted. */
 function openRaw(raw: RawInventory, keyring: VaultKeyring, problems: Problems): RawInventory {
+  // Fast path: a !vault value is an object, and most inventories hold only scalars.
   if (!varsOf(raw).some((vars) => vars.some((v) => typeof v.value === 'object' && v.value !== null))) return raw
   return {
     ...raw,

@@ -18,10 +18,10 @@ export function isScriptJson(data: unknown): boolean {
 /**
  * Reads `--list` JSON as Ansible's script plugin does: each key but `_meta` is a group, given as
  * `{hosts: [...], vars: {...}, children: [...]}` or just a list of hosts; children need no entry of
- * their own; `_meta.hostvars` holds each host's vars, and `hostVars` supplies them (from `--host`) when
- * `_meta` is absent. Problems point into the JSON with pointers; what is readable is returned.
+ * their own; `_meta.hostvars` holds each host's vars (without `_meta`, see withHostVars). Problems
+ * point into the JSON with pointers; what is readable is returned.
  */
-export function scriptJsonToRaw(file: string, data: unknown, problems: Problems, hostVars?: ReadonlyMap<string, unknown>): RawInventory {
+export function scriptJsonToRaw(file: string, data: unknown, problems: Problems): RawInventory {
   const groups: RawGroupEntry[] = []
   const hostOrder: string[] = []
   const seen = new Set<string>()
@@ -44,7 +44,7 @@ export function scriptJsonToRaw(file: string, data: unknown, problems: Problems,
       const first = !seen.has(host)
       seen.add(host)
       if (first) hostOrder.push(host)
-      const vars = first ? hostVarsOf(file, host, meta ? meta[host] : hostVars?.get(host), meta ? `/_meta/hostvars/${escape(host)}` : `--host ${host}`, problems) : []
+      const vars = first && meta ? hostVarsOf(file, host, meta[host], `/_meta/hostvars/${escape(host)}`, problems) : []
       hosts.push({ name: host, at: { file, pointer: `${at.pointer}/hosts/${i}` }, vars })
     }
     const children = listOf(body.children, `${at.pointer}/children`, file, problems)
@@ -55,6 +55,22 @@ export function scriptJsonToRaw(file: string, data: unknown, problems: Problems,
     groups.push({ name, at, hosts, children, vars })
   }
   return { file, groups, hostOrder, rootVars: [] }
+}
+
+/** The inventory with each host's vars (from `SCRIPT --host NAME`) on its first entry. */
+export function withHostVars(raw: RawInventory, hostVars: ReadonlyMap<string, unknown>, problems: Problems): RawInventory {
+  const seen = new Set<string>()
+  return {
+    ...raw,
+    groups: raw.groups.map((g) => ({
+      ...g,
+      hosts: g.hosts.map((h) => {
+        if (seen.has(h.name)) return h
+        seen.add(h.name)
+        return { ...h, vars: hostVarsOf(raw.file, h.name, hostVars.get(h.name), `--host ${h.name}`, problems) }
+      }),
+    })),
+  }
 }
 
 function hostVarsOf(file: string, host: string, value: unknown, pointer: string, problems: Problems): RawVar[] {

@@ -1,8 +1,8 @@
 import { execFile, type ExecFileException } from 'node:child_process'
 import { dirname, resolve } from 'node:path'
-import { Problems } from './problems.ts'
+import type { Problems } from './problems.ts'
 import type { RawInventory } from './raw.ts'
-import { scriptJsonToRaw } from './script-json.ts'
+import { scriptJsonToRaw, withHostVars } from './script-json.ts'
 
 /** How long a dynamic inventory may take for `--list` (and for each `--host`): `HAVN_INVENTORY_TIMEOUT` seconds, default 60. */
 function timeoutMs(): number {
@@ -22,16 +22,15 @@ const HOST_CALLS = 8
 export async function runInventoryScript(file: string, problems: Problems): Promise<RawInventory | undefined> {
   const list = await runJson(file, ['--list'], problems)
   if (list === undefined) return undefined
-  const hasMeta = typeof list === 'object' && list !== null && '_meta' in list
-  if (hasMeta) return scriptJsonToRaw(file, list, problems)
+  const raw = scriptJsonToRaw(file, list, problems)
+  if (typeof list === 'object' && list !== null && '_meta' in list) return raw
   // Without _meta, each host's vars come from its own call.
-  // A first pass only to learn the host names; its problems are found again by the real pass.
-  const names = scriptJsonToRaw(file, list, new Problems()).hostOrder
+  const names = raw.hostOrder
   const hostVars = new Map<string, unknown>()
   for (let i = 0; i < names.length; i += HOST_CALLS) {
     await Promise.all(names.slice(i, i + HOST_CALLS).map(async (name) => hostVars.set(name, await runJson(file, ['--host', name], problems))))
   }
-  return scriptJsonToRaw(file, list, problems, hostVars)
+  return withHostVars(raw, hostVars, problems)
 }
 
 async function runJson(file: string, args: readonly string[], problems: Problems): Promise<unknown> {

@@ -9,6 +9,22 @@ const HOSTS = ['host15', 'host16']
 const ssh = ['--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts, '--output', 'json']
 const inventory = () => writeInventory({ 'hosts.yaml': hostsYaml(bedHosts(bed, HOSTS)) })
 
+/**
+ * Runs fault-steps.ts on both hosts with a 3 s step, injects a fault into host16 1.5 s in, and undoes
+ * it once the run has ended (whatever happened); returns the run and how long it took.
+ */
+async function runWithFault(inv: string, path: string, commandTimeout: string, inject: () => Promise<unknown>, undo: () => Promise<unknown>) {
+  const started = Date.now()
+  const running = havn(['run', 'test/e2e/playbooks/fault-steps.ts', '-i', inv, ...ssh, '--command-timeout', commandTimeout], { env: { HAVN_E2E_PATH: path, HAVN_E2E_SLEEP: '3' }, timeoutMs: 60_000 })
+  await new Promise((r) => setTimeout(r, 1500))
+  await inject()
+  try {
+    return { res: await running, elapsed: Date.now() - started }
+  } finally {
+    await undo()
+  }
+}
+
 describe('faults injected in the middle of real work', () => {
   it('full disk: the write fails naming ENOSPC, the path and the host; the old file is intact and no temporary file is left', async () => {
     await hostExec(bed, 'host15', 'mkdir -p /srv/fault && mount -t tmpfs -o size=64k tmpfs /srv/fault && printf "old\\n" > /srv/fault/app.conf')
@@ -28,18 +44,8 @@ describe('faults injected in the middle of real work', () => {
 
   it('a link that goes down mid-run: that host fails within the command timeout, the other finishes, and after the link returns the next run converges', async () => {
     const inv = inventory()
-    const env = { HAVN_E2E_PATH: '/srv/fault-link.conf', HAVN_E2E_SLEEP: '3' }
-    const started = Date.now()
-    const running = havn(['run', 'test/e2e/playbooks/fault-steps.ts', '-i', inv, ...ssh, '--command-timeout', '8'], { env, timeoutMs: 60_000 })
-    await new Promise((r) => setTimeout(r, 1500))
-    await hostExec(bed, 'host16', 'ip link set eth0 down')
-    let res
-    try {
-      res = await running
-    } finally {
-      await hostExec(bed, 'host16', 'ip link set eth0 up')
-    }
-    const elapsed = Date.now() - started
+    const env = { HAVN_E2E_PATH: '/srv/fault-link.conf' }
+    const { res, elapsed } = await runWithFault(inv, env.HAVN_E2E_PATH, '8', () => hostExec(bed, 'host16', 'ip link set eth0 down'), () => hostExec(bed, 'host16', 'ip link set eth0 up'))
     expect(res.code).toBe(1)
     const recap = events(res.stdout).at(-1)!
     expect(recap.hosts.host15).toMatchObject({ failed: 0, unreachable: false })
@@ -54,18 +60,9 @@ describe('faults injected in the middle of real work', () => {
 
   it('a host that freezes mid-run (every process stopped in the freezer cgroup): --command-timeout ends it with a clear error, nothing else waits for it, and after it thaws the next run converges', async () => {
     const inv = inventory()
-    const env = { HAVN_E2E_PATH: '/srv/fault-freeze.conf', HAVN_E2E_SLEEP: '3' }
-    const started = Date.now()
-    const running = havn(['run', 'test/e2e/playbooks/fault-steps.ts', '-i', inv, ...ssh, '--command-timeout', '6'], { env, timeoutMs: 60_000 })
-    await new Promise((r) => setTimeout(r, 1500))
-    await freezeHost(bed, 'host16')
-    let res
-    try {
-      res = await running
-    } finally {
-      await thawHost(bed, 'host16')
-    }
-    expect(Date.now() - started).toBeLessThan(30_000)
+    const env = { HAVN_E2E_PATH: '/srv/fault-freeze.conf' }
+    const { res, elapsed } = await runWithFault(inv, env.HAVN_E2E_PATH, '6', () => freezeHost(bed, 'host16'), () => thawHost(bed, 'host16'))
+    expect(elapsed).toBeLessThan(30_000)
     expect(res.code).toBe(1)
     const evs = events(res.stdout)
     expect(evs.at(-1)!.hosts.host15).toMatchObject({ failed: 0, unreachable: false })
