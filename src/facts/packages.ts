@@ -16,6 +16,11 @@ export interface PackageStatus {
 export interface PackagesState {
   readonly manager: PackageManager
   readonly packages: Readonly<Record<string, PackageStatus>>
+  /**
+   * apt only: dpkg was stopped in the middle of a run (its journal in /var/lib/dpkg/updates is not
+   * empty), so apt refuses to install or remove until `dpkg --configure -a` has finished it.
+   */
+  readonly interrupted?: boolean
 }
 
 /** Names the fact and modules accept: plain package names, optionally with an `:arch` suffix. */
@@ -41,6 +46,7 @@ export function packagesCommand(names: readonly string[], latest: boolean): stri
 ${PACKAGE_MANAGER_SH}
 need=
 if command -v apt-get >/dev/null 2>&1; then
+  [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ] && echo '#dpkg-interrupted'
   for p in ${words}; do
     echo "#pkg $p"
     s=$(dpkg-query -W -f='\${Status}\\t\${Version}\\n' "$p" 2>/dev/null)
@@ -127,5 +133,5 @@ export function parsePackagesState(stdout: string, names: readonly string[]): Pa
       queried: queried.has(name),
     }
   }
-  return { manager, packages }
+  return { manager, packages, ...(manager === 'apt' && /^#dpkg-interrupted$/m.test(stdout) ? { interrupted: true } : {}) }
 }

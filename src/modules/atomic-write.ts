@@ -7,6 +7,16 @@ export function octal(mode: number): string {
   return mode.toString(8).padStart(4, '0')
 }
 
+const TEMP_RANDOM_BYTES = 9
+
+/**
+ * The start of the temp file names a write of `path` uses beside it: hidden, named for the file
+ * (cut so the whole name stays within NAME_MAX), then `.havn-` and the random part.
+ */
+export function tempPrefix(path: string): string {
+  return `.${posix.basename(path).slice(0, 200)}.havn-`
+}
+
 /** How the file must look once written; `owner`/`group` are only set (chown/chgrp) when given. */
 export interface WriteTarget {
   readonly path: string
@@ -38,6 +48,7 @@ function attrs(target: string, t: { mode?: number; owner?: string; group?: strin
  */
 export function atomicWriteScript(t: WriteTarget): ShellCommand {
   const dir = posix.dirname(t.path)
+  const temp = tempPrefix(t.path)
   // Without owner or group to set, a plain mode is had from the umask when the temp file is
   // created; otherwise the temp starts private (0600) until chown/chgrp/chmod have run.
   const plain = t.owner === undefined && t.group === undefined && (t.mode & ~0o666) === 0
@@ -47,7 +58,9 @@ export function atomicWriteScript(t: WriteTarget): ShellCommand {
     // Early exits drain stdin, so the sender never writes into a closed pipe.
     `[ -d "$d" ] || { cat >/dev/null; echo "havn: parent directory $d does not exist" >&2; exit 2; }`,
     // A random name made by the controller and an exclusive create (noclobber) do what mktemp does, without a process.
-    `t="$d/.havn.${randomBytes(9).toString('hex')}"`,
+    `t="$d/${temp}${randomBytes(TEMP_RANDOM_BYTES).toString('hex')}"`,
+    // A temp of this path left by a run that died with its host; the host lock rules out a live one.
+    `rm -f -- "$d"/${shQuote(temp)}${'?'.repeat(TEMP_RANDOM_BYTES * 2)}`,
     `umask ${octal(plain ? 0o777 & ~t.mode : 0o077)}`,
     `set -C; : > "$t" || { cat >/dev/null; exit 3; }; set +C`,
     // dash runs no EXIT trap on a signal, so turn signals into exits.

@@ -25,7 +25,7 @@ const APT_INSTALL = 'apt-get install -y -q -o Dpkg::Options::=--force-confdef -o
 /** Seconds waited between retries when another apt/dpkg run holds the lock; about 60 s in all. */
 export const APT_LOCK_RETRY_DELAYS_S: readonly number[] = [1, 2, 4, 8, 15, 15, 15]
 
-const APT_LOCK_ERROR = 'Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (the )?(administration )?directory'
+const APT_LOCK_ERROR = 'Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (the )?(administration )?directory|dpkg frontend lock was locked'
 
 /**
  * Wraps an apt script so the host runs it again while it fails only because another package
@@ -48,12 +48,14 @@ interface Script {
   readonly display: string
 }
 
-function aptScript(verb: 'install' | 'remove', names: readonly string[], updateCache: boolean): Script {
+/** `finish`: dpkg was interrupted on the host, so its pending work is completed first, as apt demands. */
+function aptScript(verb: 'install' | 'remove', names: readonly string[], updateCache: boolean, finish: boolean): Script {
   const words = names.map(shQuote).join(' ')
   const lines = [`export ${APT_ENV}`]
+  if (finish) lines.push('dpkg --configure -a --force-confdef --force-confold || exit $?')
   if (updateCache) lines.push('apt-get update -q || exit $?')
   lines.push(verb === 'install' ? `${APT_INSTALL} -- ${words}` : `apt-get remove -y -q -- ${words}`)
-  const display = `${updateCache ? 'apt-get update && ' : ''}apt-get ${verb} ${names.join(' ')}`
+  const display = `${finish ? 'dpkg --configure -a && ' : ''}${updateCache ? 'apt-get update && ' : ''}apt-get ${verb} ${names.join(' ')}`
   return { script: lines.join('\n'), display }
 }
 
@@ -82,6 +84,7 @@ function dnfScript(install: readonly string[], upgrade: readonly string[], remov
 /** The fact keys a later step may read these packages under: the whole list and each name alone. */
 function predictions(names: readonly string[], before: PackagesState, after: (name: string, s: PackageStatus) => PackageStatus): Prediction[] {
   const status = (n: string): PackageStatus => after(n, before.packages[n] ?? { queried: false })
+  // The step leaves dpkg finished, so `interrupted` is not carried over.
   const value = (list: readonly string[]): PackagesState => ({
     manager: before.manager,
     packages: Object.fromEntries(list.map((n) => [n, status(n)])),
@@ -150,11 +153,13 @@ export function packagesStep(args: PackagesArgs): StepSpec {
         }
       }
       if (changes.length === 0) return { changes }
+      const finish = apt && facts.interrupted === true
+      if (finish) changes.unshift({ resource: 'dpkg', action: 'update', field: 'state', before: 'interrupted', after: 'configured' })
 
       const script = apt
         ? state === 'absent'
-          ? aptScript('remove', remove, false)
-          : aptScript('install', [...install, ...upgrade], updateCache)
+          ? aptScript('remove', remove, false, finish)
+          : aptScript('install', [...install, ...upgrade], updateCache, finish)
         : dnfScript(install, upgrade, remove, updateCache && state !== 'absent')
       const predicted = predictions(names, facts, (n, s) => {
         if (remove.includes(n)) return { queried: s.queried, ...(s.candidate !== undefined ? { candidate: s.candidate } : {}) }

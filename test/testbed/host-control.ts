@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { stat } from 'node:fs/promises'
-import { enterHostArgs, killRecorded } from './host-process.ts'
+import { enterHostArgs, killRecorded, startHost } from './host-process.ts'
+import { hostStartOf } from './host-start.ts'
 import { statePaths } from './layout.ts'
 import { readState, updateState, type HostRecord } from './state.ts'
 import type { Testbed } from './types.ts'
@@ -62,6 +63,23 @@ export async function stopHost(bed: Testbed, host: string): Promise<void> {
   })
 }
 
+/**
+ * Power-cycles `host` as a crash and reboot would: every process of it is killed at once (nothing
+ * gets to clean up), then it boots again from the same disk (its overlay upper layer); what lived
+ * in its tmpfs mounts (/tmp, /run) is gone. Resolves once its sshd listens again.
+ */
+export async function restartHost(bed: Testbed, host: string): Promise<void> {
+  await stopHost(bed, host)
+  const path = statePaths(bed.stateDir).state
+  const state = await readState(path)
+  const record = state?.hosts.find((h) => h.name === host)
+  if (!state || !record) throw new Error(`testbed: no host '${host}' in ${bed.stateDir}`)
+  const pids = await startHost(hostStartOf(state, record))
+  await updateState(path, (s) => {
+    const stored = s.hosts.find((h) => h.name === host)
+    if (stored) Object.assign(stored, pids)
+  })
+}
 
 const FREEZER = '/sys/fs/cgroup/freezer'
 

@@ -50,10 +50,11 @@ mount --bind "$REPO" "$M${REPO_MOUNT}"
 mount -o remount,bind,ro "$M${REPO_MOUNT}"
 hostname "$NAME"
 ip link set lo up
-ip addr add "$ADDR/${PREFIX_LENGTH}" dev eth0
+# replace, not add: a restarted host finds its network namespace as it left it.
+ip addr replace "$ADDR/${PREFIX_LENGTH}" dev eth0
 ip link set eth0 up
-ip route add default via "$GW"
-if [ -n "$ADDR2" ]; then ip addr add "$ADDR2/${PREFIX_LENGTH}" dev eth1; ip link set eth1 up; fi
+ip route replace default via "$GW"
+if [ -n "$ADDR2" ]; then ip addr replace "$ADDR2/${PREFIX_LENGTH}" dev eth1; ip link set eth1 up; fi
 cd "$M"
 # pivot_root . . stacks the old root on the new one; the lazy unmount then drops it entirely.
 pivot_root . .
@@ -113,6 +114,8 @@ export async function startHost(start: HostStart, timeoutMs = 60_000): Promise<P
   const { record } = start
   const consolePath = join(record.dir, 'console.log')
   const consoleFile = await open(consolePath, 'a')
+  // A restarted host appends to the log of its earlier boots; only this boot's lines count.
+  const bootOffset = (await consoleFile.stat()).size
   const env = {
     PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
     MERGED: join(record.dir, 'merged'),
@@ -152,7 +155,7 @@ export async function startHost(start: HostStart, timeoutMs = 60_000): Promise<P
     pid ??= await childOf(parentPid)
     const ready = start.init === 'systemd'
       ? pid !== undefined && (await systemdReady(pid, record.address, consolePath))
-      : pid !== undefined && (await readFile(consolePath, 'utf8')).includes('Server listening on')
+      : pid !== undefined && (await readFile(consolePath)).subarray(bootOffset).toString('utf8').includes('Server listening on')
     if (pid !== undefined && ready) {
       const [startTime, parentStartTime] = await Promise.all([processStartTime(pid), processStartTime(parentPid)])
       if (startTime === undefined) break

@@ -4,6 +4,6 @@
  */
 export type { HiddenTestbedHost, Testbed, TestbedHost, UpOptions } from './types.ts'
 export { currentBed, down, up } from './lifecycle.ts'
-export { freezeHost, hostExec, stopHost, thawHost } from './host-control.ts'
+export { freezeHost, hostExec, restartHost, stopHost, thawHost } from './host-control.ts'
 export { DEFAULT_STATE_DIR } from './layout.ts'
 export { HOST_KINDS, kindParts, type HostKind } from './kinds.ts'

@@ -4,13 +4,14 @@ import { inventoryYaml, knownHosts, sshConfig, type ArtifactHost } from './artif
 import { cacheDir, ensureBaseImage } from './base-image.ts'
 import { withLock } from './cache-lock.ts'
 import { killRecorded, startHost, SYSTEMD_CGROUP_ROOT } from './host-process.ts'
+import { hostStartOf, kindStack } from './host-start.ts'
 import { assignKinds, DEFAULT_KIND, kindParts, type HostKind, type Suite } from './kinds.ts'
 import { removeCgroup, requireSystemdCgroups } from './cgroups.ts'
 import type { BaseImage } from './base-image.ts'
 import { ensureInotifyInstances } from './host-limits.ts'
 import { generateKey, randomPassword, shadowHash } from './keys.ts'
 import { writeBedLayer, writeHostUpper } from './layers.ts'
-import { bedNames, DEFAULT_STATE_DIR, GATEWAY_SUFFIX, HIDDEN_SUBNET, hostAddress, OWNED_ENTRIES, PREFIX_LENGTH, statePaths, SUBNET } from './layout.ts'
+import { bedNames, DEFAULT_STATE_DIR, HIDDEN_SUBNET, hostAddress, OWNED_ENTRIES, PREFIX_LENGTH, statePaths, SUBNET } from './layout.ts'
 import { log, timed } from './log.ts'
 import { createNetwork, removeNetwork, subnetConflicts } from './network.ts'
 import { mapLimit } from './pool.ts'
@@ -77,13 +78,7 @@ export async function up(opts: UpOptions): Promise<Testbed> {
   const images: Partial<Record<Suite, BaseImage>> = {}
   // One at a time: each build saturates the mirror link and both cores.
   for (const suite of suites) images[suite] = await ensureBaseImage(suite)
-  /** A kind's image and overlay stack: systemd kinds put the release's systemd layer over its base. */
-  const stackOf = (kind: HostKind) => {
-    const { suite, init } = kindParts(kind)
-    const image = images[suite] as BaseImage
-    const systemd = init === 'systemd'
-    return { init, image, systemd, lower: systemd ? `${image.systemdLayer}:${image.rootfs}` : image.rootfs, layer: join(paths.layer, kind) }
-  }
+  const stackOf = (kind: HostKind) => kindStack({ images, stateDir }, kind)
   const names = bedNames(stateDir)
   const record = (name: string, index: number, hidden: boolean, kind: HostKind): HostRecord => ({
     name,
@@ -142,20 +137,9 @@ export async function up(opts: UpOptions): Promise<Testbed> {
       await refuseSubnetConflicts()
       await timed('network created', () => createNetwork(state))
     })
-    const jumpHost = state.hosts[0] as HostRecord
     await timed('hosts listening', () =>
       mapLimit(state.hosts, 12, async (h) => {
-        const { image, init, lower, layer } = stackOf(h.kind)
-        const pids = await startHost({
-          record: h,
-          init,
-          lower,
-          layer,
-          repo: image.repo,
-          gateway: h.hidden ? `${HIDDEN_SUBNET}.${GATEWAY_SUFFIX}` : `${SUBNET}.${GATEWAY_SUFFIX}`,
-          ...(h === jumpHost && jumpOnly > 0 ? { secondAddress: `${HIDDEN_SUBNET}.${GATEWAY_SUFFIX}` } : {}),
-        })
-        Object.assign(h, pids)
+        Object.assign(h, await startHost(hostStartOf(state, h)))
       }),
     )
     state.phase = 'up'
@@ -165,7 +149,7 @@ export async function up(opts: UpOptions): Promise<Testbed> {
       name: h.name,
       address: h.address,
       hostKey: hostKeys[i] as string,
-      ...(h.hidden ? { via: jumpHost.name } : {}),
+      ...(h.hidden ? { via: (state.hosts[0] as HostRecord).name } : {}),
     }))
     await mkdir(paths.inventoryDir, { recursive: true })
     await writeFile(paths.inventory, inventoryYaml(artifacts))

@@ -11,6 +11,7 @@ import { absentStep, directoryStep, fileStep, parseMode } from '../../src/module
 import { lineStep } from '../../src/modules/line.ts'
 import { planWith, recorded, type RecordedFacts, planOn, applyPlan } from '../support/plan-with.ts'
 import { localRemote } from '../support/local-remote.ts'
+import { tempPrefix } from '../../src/modules/atomic-write.ts'
 
 
 // Fact values as parseFileState returns them for outputs recorded on Debian 12 (see facts-file.test.ts).
@@ -187,6 +188,17 @@ describe('file, directory, absent: applied for real in a temp dir', () => {
     expect(readFileSync(path, 'utf8')).toBe('new\n')
     expect(statSync(path).mode & 0o7777).toBe(0o600)
     expect(statSync(path).ino).not.toBe(ino)
+  })
+
+  it('removes the temp file a killed earlier write of the same path left, and no other file', async () => {
+    const path = join(dir, 'app.conf')
+    writeFileSync(path, 'old\n')
+    const stale = `${tempPrefix(path)}${'a'.repeat(18)}`
+    writeFileSync(join(dir, stale), 'half')
+    const otherTemp = `${tempPrefix(join(dir, 'app.conf.havn-x'))}${'b'.repeat(18)}`
+    writeFileSync(join(dir, otherTemp), 'other file in flight')
+    await converge(fileStep({ path, content: 'new\n' }))
+    expect(readdirSync(dir).sort()).toEqual([otherTemp, 'app.conf'].sort())
   })
 
   it('changes only the mode in place (same inode) when the content matches', async () => {

@@ -18,6 +18,12 @@ const fresh = parsePackagesState(
 const installed = parsePackagesState('pm=apt\n#pkg haproxy\ninstall ok installed\t2.6.12-1+deb12u3\n#pkg cron\ninstall ok installed\t3.0pl1-162\n', ['haproxy', 'cron'])
 const typo = parsePackagesState('pm=apt\n#pkg haproxyy\n#policy haproxyy\n', ['haproxyy'])
 
+// Captured on 2026-12-03 from a bed host power-cycled while `apt-get install python3` was unpacking.
+const interrupted = parsePackagesState(
+  'pm=apt\n#dpkg-interrupted\n#pkg python3\nunknown ok not-installed\t\n#pkg cron\nunknown ok not-installed\t\n#policy python3 cron\npython3:\n  Installed: (none)\n  Candidate: 3.11.2-1+b1\n  Version table:\n     3.11.2-1+b1 500\n        500 file:/srv/havn-apt ./ Packages\ncron:\n  Installed: (none)\n  Candidate: 3.0pl1-162\n  Version table:\n     3.0pl1-162 500\n        500 file:/srv/havn-apt ./ Packages\n',
+  ['python3', 'cron'],
+)
+
 /** A remote that records scripts and answers from a queue of results. */
 function scripted(results: Executed[]): Remote & { calls: { script: string; opts?: RemoteExecOptions }[] } {
   const calls: { script: string; opts?: RemoteExecOptions }[] = []
@@ -112,6 +118,24 @@ describe('packages on apt', () => {
     const err = await applyPlan(plan, scripted([{ code: 100, stdout: '', stderr: 'E: Unable to locate package cron\n' }])).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(CommandFailedError)
     expect((err as Error).message).toBe('host h1: command failed (exit 100): apt-get install haproxy cron\nE: Unable to locate package cron')
+  })
+
+  it('finishes an interrupted dpkg first (apt refuses to work until then), shown in the plan and the command', async () => {
+    expect(interrupted.interrupted).toBe(true)
+    const plan = await planWith(packagesStep({ names: ['python3', 'cron'] }), facts(['python3', 'cron'], false, interrupted))
+    expect(plan.changes).toEqual([
+      { resource: 'dpkg', action: 'update', field: 'state', before: 'interrupted', after: 'configured' },
+      { resource: 'package:python3', action: 'create', field: 'version', before: '(absent)', after: '3.11.2-1+b1' },
+      { resource: 'package:cron', action: 'create', field: 'version', before: '(absent)', after: '3.0pl1-162' },
+    ])
+    const remote = scripted([])
+    await applyPlan(plan, remote)
+    expect(remote.calls[0]?.script).toMatch(/dpkg --configure -a --force-confdef --force-confold \|\| exit \$\?\napt-get install .* -- 'python3' 'cron'/)
+    expect(remote.calls[0]?.opts?.display).toBe('dpkg --configure -a && apt-get install python3 cron')
+    // Nothing to install: an interrupted dpkg alone is left to whichever step needs apt next.
+    const none = await planWith(packagesStep({ names: ['haproxy'] }), facts(['haproxy'], false, parsePackagesState('pm=apt\n#dpkg-interrupted\n#pkg haproxy\ninstall ok installed\t2.6.12-1+deb12u3\n', ['haproxy'])))
+    expect(none.changes).toEqual([])
+    expect(parsePackagesState('pm=apt\n#pkg cron\n', ['cron']).interrupted).toBeUndefined()
   })
 
   it('fails clearly on a host without apt-get or dnf', async () => {
