@@ -4,7 +4,7 @@ import type { HostKind } from '../testbed/index.ts'
  * Which test bed hosts each e2e file may use, so files never disturb each other's hosts.
  * The global setup starts BED_HOSTS hosts plus one jump-only host (`hidden1`, behind host1).
  */
-export const BED_HOSTS = 80
+export const BED_HOSTS = 100
 
 /** The kinds every role is proven on: each role's e2e runs once per kind, on its own hosts. */
 export const ROLE_KINDS = ['bookworm-sysv', 'bookworm-systemd', 'trixie-systemd'] as const
@@ -30,7 +30,15 @@ export const ROLE_HOSTS = {
   /** Saved plans: check --out, drift by hand on the second host, apply; the last host drifts in the middle of an apply. */
   plan: ['host77', 'host78', 'host79'],
   planMidway: ['host80'],
+  /** The site playbook from fresh hosts while its controller is SIGKILLed again and again (faults). */
+  faultSite: ['host81', 'host82', 'host83', 'host84', 'host85', 'host86'],
 } as const
+
+/**
+ * The ProxyJump case of the fault suite: a bastion and 50 hosts reached only through it. The
+ * targets are other files' hosts; the case only reads how each was reached.
+ */
+export const BASTION = { jump: 'host87', targets: Array.from({ length: 50 }, (_, i) => `host${i + 37}`) } as const
 
 /** The role sets that run on every kind of ROLE_KINDS; on systemd kinds the mesh is a hub and two spokes. */
 export type RoleHosts = { readonly [R in 'wireguard' | 'postgres' | 'mysql' | 'haproxy' | 'restic']: readonly string[] }
