@@ -13,6 +13,7 @@ import { EXIT, exitCodeFor } from './exit-codes.ts'
 import { recordRun } from './run-record.ts'
 import { transcriptFor, writeReportFiles, type ReportFiles } from './report-files.ts'
 import { guarded, prepareRun, stdoutReporter, type ConnectionCommandOptions } from './run-command.ts'
+import { parseShard } from './shard.ts'
 
 /** Reads a plan file; refuses (exit 4) one that is not a plan, breaks the schema, or (with a key) was edited. */
 export async function readPlan(path: string, key: Buffer | undefined): Promise<PlanFile> {
@@ -103,7 +104,9 @@ export async function applyCommand(path: string, opts: ConnectionCommandOptions 
     if (changed.length > 0) throw new InputError(changed.map((message) => ({ message: `${message} since the plan was made; make a new plan`, at: { file: path } })))
 
     const prepared = await prepareRun(plan.playbook.path, plan.inventory.paths ?? [plan.inventory.path], opts, secrets)
-    const selection = { ...(plan.options.limit ? { limit: plan.options.limit } : {}), tags: plan.options.tags, skipTags: plan.options.skipTags }
+    const shard = plan.options.shard === undefined ? undefined : parseShard(plan.options.shard)
+    if (plan.options.shard !== undefined && !shard) throw InputError.at({ file: path }, `the plan's shard '${plan.options.shard}' is not K/N`)
+    const selection = { ...(plan.options.limit ? { limit: plan.options.limit } : {}), ...(shard ? { shard } : {}), tags: plan.options.tags, skipTags: plan.options.skipTags }
     const freshEvents: RunEvent[] = []
     process.stderr.write(`havn: checking every host against ${path}\n`)
     const verify = await prepared.execute({ check: true, emit: (e) => void freshEvents.push(e), fingerprintKey: key, ...selection })

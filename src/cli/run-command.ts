@@ -188,7 +188,7 @@ export async function runCommand(playbookPath: string, opts: RunCommandOptions):
             out: opts.out as string,
             playbookFile: prepared.playbookFile,
             inventory: opts.inventory,
-            options: { ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.tags ? { tags: [...opts.tags] } : {}), ...(opts.skipTags ? { skipTags: [...opts.skipTags] } : {}) },
+            options: { ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.count}` } : {}), ...(opts.tags ? { tags: [...opts.tags] } : {}), ...(opts.skipTags ? { skipTags: [...opts.skipTags] } : {}) },
           }),
         )
     const { recap, interrupted } = await prepared.execute({

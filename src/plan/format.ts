@@ -7,6 +7,8 @@ export const PLAN_VERSION = 1
 /** The options that shape what a run does; `havn apply` uses the plan's, never new ones. */
 export interface PlanOptions {
   readonly limit?: string
+  /** `--shard K/N` as given; apply checks and applies that part again, not every selected host. */
+  readonly shard?: string
   readonly tags?: readonly string[]
   readonly skipTags?: readonly string[]
 }

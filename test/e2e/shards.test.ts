@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
@@ -52,5 +52,24 @@ describe('shards across machines', () => {
     const twice = await havn(['recap', files[0]!, files[0]!])
     expect(twice.code).toBe(4)
     expect(twice.stderr).toContain(`is also in ${files[0]}; each host must run in exactly one shard`)
+  })
+
+  it('a saved plan keeps its shard: 4 shard plans applied at once each check and apply only their own hosts, so none meets another\'s lock', async () => {
+    const inv = writeInventory({ 'hosts.yaml': hostsYaml(bedHosts(bed, HOSTS)) })
+    const dir = mkdtempSync(join(tmpdir(), 'havn-shard-plans-'))
+    const env = { HAVN_PLAN_KEY_FILE: join(dir, 'plan-key') }
+    const ssh = ['-i', inv, '--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts, '--output', 'json']
+    const plans = [1, 2, 3, 4].map((k) => join(dir, `plan-${k}.json`))
+    const checks = await Promise.all(plans.map((out, i) => havn(['check', 'test/e2e/playbooks/hostname.ts', ...ssh, '--shard', `${i + 1}/4`, '--out', out], { env })))
+    for (const c of checks) expect(c.code, c.stderr).toBeLessThanOrEqual(2)
+    const options = plans.map((p) => (JSON.parse(readFileSync(p, 'utf8')) as { options: { shard?: string } }).options.shard)
+    expect(options).toEqual(['1/4', '2/4', '3/4', '4/4'])
+    const applied = await Promise.all(plans.map((p) => havn(['apply', p, '--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts, '--output', 'json'], { env })))
+    const parts = applied.map((res) => {
+      expect(res.code, res.stderr + res.stdout.slice(-1500)).toBe(0)
+      return Object.keys(events(res.stdout).at(-1)!.hosts).sort()
+    })
+    expect(parts.map((p, i) => [i, p])).toEqual(checks.map((c, i) => [i, Object.keys(events(c.stdout).at(-1)!.hosts).sort()]))
+    expect(parts.flat().sort()).toEqual([...HOSTS].sort())
   })
 })
