@@ -8,6 +8,7 @@ export { defineFact, pendingChanges, predict, type Fact, type Prediction } from 
 export type { Platform } from './engine/platforms.ts'
 export { defineHandler, flushHandlers, type Handler } from './engine/handlers.ts'
 export { runStep, type PlanContext, type PlannedCommand, type StepPlan, type StepResult, type StepSpec } from './engine/step.ts'
+export type { RetryKeywords } from './engine/retry.ts'
 export { sh, secret, shQuote, type ShellCommand, type Secret } from './connection/quote.ts'
 export { CommandFailedError } from './connection/errors.ts'
 export { defineInventory, type InventorySpec } from './inventory/define.ts'

@@ -3,6 +3,7 @@ import { InputError } from '../engine/errors.ts'
 import { HostLockedError } from '../engine/lock.ts'
 import { DriftError, MissingResourceError } from '../engine/step.ts'
 import { UnsupportedPlatformError } from '../engine/platforms.ts'
+import { UntilNotMetError } from '../engine/retry.ts'
 import type { ErrorInfo } from '../engine/events.ts'
 
 /** Maps any error from connecting or from a step to the kind and details the reporters show. */
@@ -19,6 +20,7 @@ export function classifyError(err: unknown): ErrorInfo {
   if (err instanceof HostLockedError) return { kind: 'locked', message: err.message }
   if (err instanceof MissingResourceError) return { kind: 'missing', message: err.message }
   if (err instanceof DriftError) return { kind: 'drift', message: err.message }
+  if (err instanceof UntilNotMetError) return { kind: 'until', message: err.message }
   if (err instanceof UnsupportedPlatformError) return { kind: 'unsupported', message: err.message }
   // A plain Error is what planners and roles throw on purpose (a masked unit, a datadir that
   // rejects O_DIRECT); TypeError and friends are bugs.

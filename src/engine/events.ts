@@ -22,7 +22,7 @@ export interface Change {
  * `internal`: anything else, most likely a bug.
  */
 export interface ErrorInfo {
-  readonly kind: 'unreachable' | 'auth' | 'host-key' | 'command' | 'timeout' | 'become' | 'locked' | 'missing' | 'input' | 'unsupported' | 'drift' | 'refused' | 'internal'
+  readonly kind: 'unreachable' | 'auth' | 'host-key' | 'command' | 'timeout' | 'become' | 'locked' | 'missing' | 'input' | 'unsupported' | 'drift' | 'refused' | 'until' | 'internal'
   readonly message: string
   readonly command?: string
   readonly exitCode?: number
@@ -65,6 +65,8 @@ export type RunEvent =
       readonly fingerprint?: string
       /** Keyed hash of the secret values the step sets (only when the run was given a key). */
       readonly sensitiveDigest?: string
+      /** How many times a step with retry keywords ran; absent when it ran once. */
+      readonly tries?: number
     }
   | { readonly type: 'host:unreachable'; readonly host: string; readonly error: ErrorInfo }
   | { readonly type: 'host:end'; readonly host: string; readonly play: string; readonly failed: boolean }

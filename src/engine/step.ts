@@ -6,6 +6,7 @@ import type { HostInfo } from './define.ts'
 import type { Change, ErrorInfo, StepStatus } from './events.ts'
 import { factKey, type Fact, type Prediction } from './facts.ts'
 import { recordNotifications, type Handler } from './handlers.ts'
+import { pause, retryPolicy, satisfied, UntilNotMetError, type RetryKeywords, type RetryPolicy } from './retry.ts'
 
 /** What a planner may do: read facts of its host. It cannot change anything. */
 export interface PlanContext {
@@ -125,8 +126,21 @@ export function setErrorClassifier(fn: ErrorClassifier): void {
   classify = fn
 }
 
-/** Plans a step, applies it unless checking, and reports it. The only place where changes are applied. */
-export async function runStep(spec: StepSpec): Promise<StepResult> {
+type Extra = { stdout?: string; stderr?: string; reason?: string; sensitiveValues?: readonly string[] }
+
+/** How one try of a step ended, before anything about it is reported. */
+type Outcome =
+  | { readonly status: Exclude<StepStatus, 'failed' | 'skipped'>; readonly changes: readonly Change[]; readonly extra: Extra }
+  | { readonly status: 'failed'; readonly err: unknown }
+  /** A detachable change is being made; its own report follows when it is done. */
+  | { readonly status: 'detached'; readonly changes: readonly Change[] }
+
+/**
+ * Plans a step, applies it unless checking, and reports it. The only place where changes are
+ * applied. With retry keywords (see {@link RetryKeywords}) a run tries the step again, planning
+ * afresh each time, and reports it once, with the number of tries; a check plans it once.
+ */
+export async function runStep(spec: StepSpec, keywords: RetryKeywords = {}): Promise<StepResult> {
   const run = currentHost()
   if (run.signal?.aborted) {
     await settled(run)
@@ -139,64 +153,95 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
     reads?.set(factKey(fact, args), value)
     return value
   }
-  // Planning starts at once: its reads queue on the host behind a change still in flight.
-  const planning = (async () => spec.plan({ host: run.host, fact: read }))()
-  try {
-    await settled(run)
-  } catch (err) {
+  const plan = () => {
+    const planning = (async () => spec.plan({ host: run.host, fact: read }))()
     planning.catch(() => undefined)
-    throw err
+    return planning
   }
-  run.emit({ type: 'step:start', ...base })
+  let policy: RetryPolicy | undefined
+  let badKeywords: unknown
   try {
-    const plan = await planning
-    const changes = plan.changes.map(maskSensitive)
-    const drift = run.expect?.(run.host.name, spec.name, changes) ?? []
-    if (drift.length > 0) throw new DriftError(drift)
-    // A check says why it cannot know (uncertain), or, after earlier predicted changes, that one of them may provide it.
-    if (plan.missing !== undefined && (!run.check || (run.predicted === 0 && !plan.uncertain))) throw new MissingResourceError(plan.missing)
-    if (changes.length === 0) return report('ok', [])
-    const notify = (spec.notify ?? []).map((h) => h.name)
-    if (run.check) {
-      run.predicted++
-      run.facts.assume(plan.predict ?? [], changes.map((c) => c.resource))
-      for (const n of notify) run.notified.add(n)
-      const reason = plan.uncertain ?? (plan.missing !== undefined ? `${plan.missing}; an earlier change in this check run may provide it` : undefined)
-      return report(plan.uncertain ? 'uncertain' : 'would-change', changes, { reason, ...(plan.sensitiveValues ? { sensitiveValues: plan.sensitiveValues } : {}) })
-    }
-    const applying = executeCommands(run.remote, plan.commands ?? [], notify)
-    // Dropped now, so reads sent from here on go to the host, behind the change.
-    run.facts.drop()
-    const done = applying.then(
-      (out) => {
-        for (const n of notify) run.notified.add(n)
-        return report('changed', changes, { ...out, ...(plan.sensitiveValues ? { sensitiveValues: plan.sensitiveValues } : {}) })
-      },
-      (err: unknown) => fail(err),
-    )
-    if (!plan.detachable) return await done
-    run.inflight = done.then(() => undefined)
-    run.inflight.catch(() => undefined)
-    return { changed: true, status: 'changed', changes }
+    policy = retryPolicy(spec.name, keywords)
   } catch (err) {
-    if (err instanceof InterruptedError || err instanceof StepFailedError) throw err
-    return fail(err)
+    badKeywords = err
+  }
+  // Planning starts at once: its reads queue on the host behind a change still in flight.
+  let planning = plan()
+  await settled(run)
+  run.emit({ type: 'step:start', ...base })
+  if (badKeywords !== undefined) return fail(badKeywords, 1)
+  const retrying = run.check ? undefined : policy
+  for (let tries = 1; ; tries++) {
+    const outcome = await attempt(planning, tries === 1, retrying === undefined)
+    if (outcome.status === 'detached') return { changed: true, status: 'changed', changes: outcome.changes }
+    if (outcome.status === 'failed' && (outcome.err instanceof InterruptedError || outcome.err instanceof StepFailedError)) throw outcome.err
+    const last = !retrying || tries >= retrying.tries || run.signal?.aborted === true
+    if (outcome.status !== 'failed') {
+      const result = { changed: outcome.status !== 'ok', status: outcome.status, changes: outcome.changes, stdout: outcome.extra.stdout, stderr: outcome.extra.stderr }
+      if (!retrying || satisfied(retrying, result)) return report(outcome.status, outcome.changes, outcome.extra, tries)
+      if (last) return fail(new UntilNotMetError(`until was not met after ${tries} tries (the last one ended ${outcome.status})`), tries)
+    } else if (last || outcome.err instanceof DriftError) {
+      return fail(outcome.err, tries)
+    }
+    await pause(retrying.delayMs, run.signal)
+    run.facts.drop()
+    planning = plan()
   }
 
-  function fail(err: unknown): never {
+  async function attempt(planning: Promise<StepPlan>, first: boolean, mayDetach: boolean): Promise<Outcome> {
+    try {
+      const plan = await planning
+      const changes = plan.changes.map(maskSensitive)
+      const drift = first ? (run.expect?.(run.host.name, spec.name, changes) ?? []) : []
+      if (drift.length > 0) throw new DriftError(drift)
+      // A check says why it cannot know (uncertain), or, after earlier predicted changes, that one of them may provide it.
+      if (plan.missing !== undefined && (!run.check || (run.predicted === 0 && !plan.uncertain))) throw new MissingResourceError(plan.missing)
+      if (changes.length === 0) return { status: 'ok', changes: [], extra: {} }
+      const notify = (spec.notify ?? []).map((h) => h.name)
+      const sensitive = plan.sensitiveValues ? { sensitiveValues: plan.sensitiveValues } : {}
+      if (run.check) {
+        run.predicted++
+        run.facts.assume(plan.predict ?? [], changes.map((c) => c.resource))
+        for (const n of notify) run.notified.add(n)
+        const reason = plan.uncertain ?? (plan.missing !== undefined ? `${plan.missing}; an earlier change in this check run may provide it` : undefined)
+        return { status: plan.uncertain ? 'uncertain' : 'would-change', changes, extra: { reason, ...sensitive } }
+      }
+      const applying = executeCommands(run.remote, plan.commands ?? [], notify)
+      // Dropped now, so reads sent from here on go to the host, behind the change.
+      run.facts.drop()
+      const done = applying.then(
+        (out): Outcome => {
+          for (const n of notify) run.notified.add(n)
+          return { status: 'changed', changes, extra: { ...out, ...sensitive } }
+        },
+        (err: unknown): Outcome => ({ status: 'failed', err }),
+      )
+      if (!plan.detachable || !mayDetach) return await done
+      run.inflight = done.then((o) => {
+        if (o.status === 'failed') fail(o.err, 1)
+        else if (o.status !== 'detached') report(o.status, o.changes, o.extra, 1)
+      })
+      run.inflight.catch(() => undefined)
+      return { status: 'detached', changes }
+    } catch (err) {
+      return { status: 'failed', err }
+    }
+  }
+
+  function fail(err: unknown, tries: number): never {
     // The step may have changed the host before failing: forget what we knew.
     run.facts.drop()
     const error = classify(err)
-    run.emit({ type: 'step:end', ...base, status: 'failed', changes: [], error })
+    run.emit({ type: 'step:end', ...base, status: 'failed', changes: [], error, ...(tries > 1 ? { tries } : {}) })
     throw new StepFailedError(spec.name, error)
   }
 
-  function report(status: StepStatus, changes: readonly Change[], extra: { stdout?: string; stderr?: string; reason?: string; sensitiveValues?: readonly string[] } = {}): StepResult {
+  function report(status: StepStatus, changes: readonly Change[], extra: Extra, tries: number): StepResult {
     const { sensitiveValues, ...shown } = extra
     const key = run.fingerprintKey
     const fingerprint = reads && key ? fingerprintOf(key, reads) : undefined
     const sensitiveDigest = key && sensitiveValues?.length ? createHmac('sha256', key).update(JSON.stringify(sensitiveValues)).digest('hex').slice(0, 32) : undefined
-    run.emit({ type: 'step:end', ...base, status, changes, ...shown, ...(fingerprint ? { fingerprint } : {}), ...(sensitiveDigest ? { sensitiveDigest } : {}) })
+    run.emit({ type: 'step:end', ...base, status, changes, ...shown, ...(fingerprint ? { fingerprint } : {}), ...(sensitiveDigest ? { sensitiveDigest } : {}), ...(tries > 1 ? { tries } : {}) })
     return { changed: status === 'changed' || status === 'would-change' || status === 'uncertain', status, changes, stdout: extra.stdout, stderr: extra.stderr }
   }
 }

@@ -2,12 +2,13 @@ import { predict, type Prediction } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
 import { runStep, type StepResult } from '../engine/step.ts'
 import { commandSucceeds, pathExists } from '../facts/command.ts'
+import type { RetryKeywords } from '../engine/retry.ts'
 
 /** A shell command, either plain text or built by `sh```, whose `display` masks secrets. */
 export type CommandText = string | { readonly script: string; readonly display: string }
 
 /** Options of `command`: guards make it idempotent; without one it runs every time. */
-export interface CommandOptions {
+export interface CommandOptions extends RetryKeywords {
   /** Skip when this path exists on the host (the command is assumed to create it). */
   readonly creates?: string
   /** Skip when this read-only shell command exits 0. */
@@ -45,5 +46,5 @@ export function command(cmd: CommandText, opts: CommandOptions = {}): Promise<St
         commands: [{ script, display, okCodes, reportOutput: true }],
       }
     },
-  })
+  }, opts)
 }

@@ -7,6 +7,7 @@ import type { Handler } from '../engine/handlers.ts'
 import { runStep, type PlanContext, type PlannedCommand, type StepPlan, type StepResult, type StepSpec } from '../engine/step.ts'
 import { fileState, MAX_TEXT_BYTES, type FileState, type RegularFile } from '../facts/file.ts'
 import { atomicWriteScript, octal, setAttributesScript } from './atomic-write.ts'
+import type { RetryKeywords } from '../engine/retry.ts'
 
 /** A file mode: a number such as `0o644`, or an octal string such as `'0644'` / `'2755'`. */
 export type Mode = number | string
@@ -181,7 +182,7 @@ export interface WriteOptions {
 }
 
 /** Arguments of {@link file}. */
-export interface FileArgs extends WriteOptions {
+export interface FileArgs extends WriteOptions, RetryKeywords {
   /** Absolute path of the file. */
   readonly path: string
   /** Exact content; a `secret()` is never shown. Undefined leaves content alone (an absent file is created empty). */
@@ -235,11 +236,11 @@ export function fileStep(args: FileArgs): StepSpec {
  * differences are fixed in place. The parent directory must exist.
  */
 export function file(args: FileArgs): Promise<StepResult> {
-  return runStep(fileStep(args))
+  return runStep(fileStep(args), args)
 }
 
 /** Arguments of {@link directory}. */
-export interface DirectoryArgs {
+export interface DirectoryArgs extends RetryKeywords {
   readonly path: string
   readonly mode?: Mode
   readonly owner?: string
@@ -303,11 +304,11 @@ export function directoryStep(args: DirectoryArgs): StepSpec {
 
 /** Ensures a directory (missing parents are created with default permissions) with the given mode, owner and group. */
 export function directory(args: DirectoryArgs): Promise<StepResult> {
-  return runStep(directoryStep(args))
+  return runStep(directoryStep(args), args)
 }
 
 /** Arguments of {@link absent}. */
-export interface AbsentArgs {
+export interface AbsentArgs extends RetryKeywords {
   readonly path: string
   readonly notify?: readonly Handler[]
 }
@@ -340,5 +341,5 @@ export function absentStep(args: AbsentArgs): StepSpec {
 
 /** Ensures nothing exists at `path`: a file, symlink or whole directory tree is removed. */
 export function absent(args: AbsentArgs): Promise<StepResult> {
-  return runStep(absentStep(args))
+  return runStep(absentStep(args), args)
 }

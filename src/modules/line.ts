@@ -1,6 +1,7 @@
 import { runStep, type StepPlan, type StepResult, type StepSpec } from '../engine/step.ts'
 import { type FileState } from '../facts/file.ts'
 import { checkPath, checkValidate, parseMode, planWrite, readFileState, type WriteOptions } from './file.ts'
+import type { RetryKeywords } from '../engine/retry.ts'
 
 const POSIX_CLASSES: Readonly<Record<string, string>> = {
   alpha: 'A-Za-z', digit: '0-9', alnum: 'A-Za-z0-9', upper: 'A-Z', lower: 'a-z', space: '\\s', blank: ' \\t',
@@ -175,7 +176,7 @@ export function planEdit(state: FileState, s: EditSpec): StepPlan {
 export type EditOptions = WriteOptions
 
 /** Arguments of {@link line}. */
-export interface LineArgs extends EditOptions, LineEdit {
+export interface LineArgs extends EditOptions, LineEdit, RetryKeywords {
   readonly path: string
   /** Create the file when absent (default false: an absent file is an error, as in Ansible). */
   readonly create?: boolean
@@ -201,11 +202,11 @@ export function lineStep(args: LineArgs): StepSpec {
  * every matching line. Written atomically like {@link file}.
  */
 export function line(args: LineArgs): Promise<StepResult> {
-  return runStep(lineStep(args))
+  return runStep(lineStep(args), args)
 }
 
 /** Arguments of {@link iniSetting}. */
-export interface IniSettingArgs extends EditOptions {
+export interface IniSettingArgs extends EditOptions, RetryKeywords {
   readonly path: string
   readonly section: string
   readonly key: string
@@ -235,5 +236,5 @@ export function iniSettingStep(args: IniSettingArgs): StepSpec {
  * keys match), keeping every other byte; adds the key or the section when missing.
  */
 export function iniSetting(args: IniSettingArgs): Promise<StepResult> {
-  return runStep(iniSettingStep(args))
+  return runStep(iniSettingStep(args), args)
 }

@@ -4,9 +4,10 @@ import { predict, type Prediction } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
 import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
 import { assertPackageNames, packagesState, pendingInstalls, type PackagesState, type PackageStatus } from '../facts/packages.ts'
+import type { RetryKeywords } from '../engine/retry.ts'
 
 /** Arguments of {@link packages}. */
-export interface PackagesArgs {
+export interface PackagesArgs extends RetryKeywords {
   readonly names: readonly string[]
   /** `present` (default) installs missing ones, `latest` also upgrades to the candidate, `absent` removes (no purge). */
   readonly state?: 'present' | 'absent' | 'latest'
@@ -186,5 +187,5 @@ export function packagesStep(args: PackagesArgs): StepSpec {
 
 /** Ensures packages are installed (optionally at the newest version) or removed; apt, or dnf on Fedora/RHEL. */
 export function packages(args: PackagesArgs): Promise<StepResult> {
-  return runStep(packagesStep(args))
+  return runStep(packagesStep(args), args)
 }

@@ -5,9 +5,10 @@ import type { Handler } from '../engine/handlers.ts'
 import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
 import { pendingInstalls } from '../facts/packages.ts'
 import { serviceBaseName, serviceStatus, systemdUnitName, type ServiceEnabled, type ServiceStatus } from '../facts/service.ts'
+import type { RetryKeywords } from '../engine/retry.ts'
 
 /** Arguments of {@link service}. */
-export interface ServiceArgs {
+export interface ServiceArgs extends RetryKeywords {
   /** Unit or init script name; a `.service` suffix is accepted, and on systemd another unit type's (`x.timer`). */
   readonly name: string
   /** `started`/`stopped` are states; `restarted`/`reloaded` are actions and always count as a change. */
@@ -155,9 +156,9 @@ export const service: ((args: ServiceArgs) => Promise<StepResult>) & {
   stop(name: string, opts?: ServiceShortcutOptions): Promise<StepResult>
   restart(name: string, opts?: ServiceShortcutOptions): Promise<StepResult>
   reload(name: string, opts?: ServiceShortcutOptions): Promise<StepResult>
-} = Object.assign((args: ServiceArgs) => runStep(serviceStep(args)), {
-  start: (name: string, opts: ServiceShortcutOptions = {}) => runStep(serviceStep({ ...opts, name, state: 'started' })),
-  stop: (name: string, opts: ServiceShortcutOptions = {}) => runStep(serviceStep({ ...opts, name, state: 'stopped' })),
-  restart: (name: string, opts: ServiceShortcutOptions = {}) => runStep(serviceStep({ ...opts, name, state: 'restarted' })),
-  reload: (name: string, opts: ServiceShortcutOptions = {}) => runStep(serviceStep({ ...opts, name, state: 'reloaded' })),
+} = Object.assign((args: ServiceArgs) => runStep(serviceStep(args), args), {
+  start: (name: string, opts: ServiceShortcutOptions = {}) => runStep(serviceStep({ ...opts, name, state: 'started' }), opts),
+  stop: (name: string, opts: ServiceShortcutOptions = {}) => runStep(serviceStep({ ...opts, name, state: 'stopped' }), opts),
+  restart: (name: string, opts: ServiceShortcutOptions = {}) => runStep(serviceStep({ ...opts, name, state: 'restarted' }), opts),
+  reload: (name: string, opts: ServiceShortcutOptions = {}) => runStep(serviceStep({ ...opts, name, state: 'reloaded' }), opts),
 })

@@ -6,12 +6,13 @@ import { runStep, type PlannedCommand, type StepResult, type StepSpec } from '..
 import { checkSysctlKey, normalizeSysctlValue, sysctlLive, sysctlPath } from '../facts/sysctl.ts'
 import { checkPath, readFileState } from './file.ts'
 import { editIni, planEdit } from './line.ts'
+import type { RetryKeywords } from '../engine/retry.ts'
 
 /** Where {@link sysctl} persists settings unless told otherwise. */
 export const DEFAULT_SYSCTL_FILE = '/etc/sysctl.d/99-havn.conf'
 
 /** Arguments of {@link sysctl}. */
-export interface SysctlArgs {
+export interface SysctlArgs extends RetryKeywords {
   /** e.g. `net.ipv4.ip_forward`; use the `/` form for names that hold dots (`net/ipv4/conf/eth0.10/rp_filter`). */
   readonly key: string
   readonly value: string | number
@@ -105,5 +106,5 @@ export function sysctlStep(args: SysctlArgs): StepSpec {
  * part is still made and the change says `(live value not writable here)`; it never fails for that.
  */
 export function sysctl(args: SysctlArgs): Promise<StepResult> {
-  return runStep(sysctlStep(args))
+  return runStep(sysctlStep(args), args)
 }

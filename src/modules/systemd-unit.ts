@@ -7,12 +7,13 @@ import { runStep, type PlannedCommand, type StepPlan, type StepResult, type Step
 import { fileState, type FileState } from '../facts/file.ts'
 import { serviceStatus, systemdUnitName, type ServiceEnabled, type ServiceStatus } from '../facts/service.ts'
 import { planWrite } from './file.ts'
+import type { RetryKeywords } from '../engine/retry.ts'
 
 /** Where {@link systemdUnit} writes unit files: the administrator's directory, which overrides packaged units. */
 export const UNIT_DIR = '/etc/systemd/system'
 
 /** Arguments of {@link systemdUnit}. */
-export interface SystemdUnitArgs {
+export interface SystemdUnitArgs extends RetryKeywords {
   /** The unit with its type: `app.service`, `backup.timer`, `app@.service` for a template. */
   readonly name: string
   /** Exact text of `/etc/systemd/system/<name>`; leave it out to add drop-ins to a unit a package ships. */
@@ -215,5 +216,5 @@ export function systemdUnitStep(args: SystemdUnitArgs): StepSpec {
  * state. Fails on hosts without systemd; roles pick it from `osInfo`'s `initSystem`.
  */
 export function systemdUnit(args: SystemdUnitArgs): Promise<StepResult> {
-  return runStep(systemdUnitStep(args))
+  return runStep(systemdUnitStep(args), args)
 }

@@ -4,9 +4,10 @@ import { predict } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
 import { runStep, type StepPlan, type StepResult, type StepSpec } from '../engine/step.ts'
 import { assertUserName, userInfo, type UserInfo } from '../facts/user.ts'
+import type { RetryKeywords } from '../engine/retry.ts'
 
 /** Arguments of {@link user}; fields left out are never changed. */
-export interface UserArgs {
+export interface UserArgs extends RetryKeywords {
   readonly name: string
   readonly uid?: number
   /** Primary group, by name (or gid as digits); it must exist. */
@@ -169,5 +170,5 @@ export function userStep(args: UserArgs): StepSpec {
 
 /** Ensures a local account exists with the given attributes, or does not exist (`userdel`, home kept). */
 export function user(args: UserArgs): Promise<StepResult> {
-  return runStep(userStep(args))
+  return runStep(userStep(args), args)
 }

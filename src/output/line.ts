@@ -35,7 +35,7 @@ export class LineReporter implements Reporter {
         this.write(this.p.red(`STOPPED ${e.reason}\n`))
         break
       case 'step:end': {
-        const title = e.role ? `${e.role} › ${e.step}` : e.step
+        const title = `${e.role ? `${e.role} › ${e.step}` : e.step}${e.tries ? ` (${e.tries} tries)` : ''}`
         const body: string[] = []
         // A command's own run is already told by the status; its output follows instead.
         for (const c of e.changes) if (c.action !== 'run') body.push(...changeLines(c, { diff: this.diff }))

@@ -106,6 +106,27 @@ describe('check mode across dependent steps', () => {
 })
 
 describe('file validation', () => {
+  it('retries a step until its predicate holds (a file another process makes), reports the tries, and check never retries', async () => {
+    const inv = writeInventory({ 'hosts.yaml': hostsYaml(bedHosts(bed, ['host15'])) })
+    await sh('host15', 'rm -rf /srv/retry && mkdir -p /srv/retry')
+    const common = ['test/e2e/playbooks/retry-until.ts', '-i', inv, ...ssh, '--output', 'json']
+    const check = await havn(['check', ...common])
+    expect(check.code).toBe(2)
+    expect(events(check.stdout).find((e) => e.type === 'step:end')).toMatchObject({ step: 'wait until ready', status: 'would-change' })
+    const started = Date.now()
+    const running = havn(['run', ...common])
+    await new Promise((r) => setTimeout(r, 1800))
+    await sh('host15', 'echo ready > /srv/retry/ready')
+    const run = await running
+    expect(run.code, run.stderr).toBe(0)
+    const end = events(run.stdout).find((e) => e.type === 'step:end')!
+    expect(end).toMatchObject({ step: 'wait until ready', status: 'changed', stdout: 'ready\n' })
+    expect(end.tries).toBeGreaterThanOrEqual(3)
+    expect(end.tries).toBeLessThan(20)
+    expect(Date.now() - started).toBeGreaterThan(1800)
+    await sh('host15', 'rm -rf /srv/retry')
+  })
+
   it('keeps the live file when the validator rejects new content, and fails with its message', async () => {
     const [host] = bedHosts(bed, ['host18'])
     const good = writeInventory({ 'hosts.yaml': hostsYaml([host!], () => 'body: "good\\nversion 1\\n"') })
