@@ -1,11 +1,15 @@
 /**
  * `npm run bench`: brings up its own test bed (slot $HAVN_TESTBED_SLOT, default 2; state folder
  * $HAVN_BENCH_STATE_DIR, default /tmp/havn-bench-bed), measures W5 with havn, the ssh2 floor and
- * (when installed) Ansible at each N in interleaved repetitions, prints the tables and PASS/MISS per
- * target, and always tears the bed down. `--write-md` also replaces the results block in BENCHMARKS.md.
+ * (when installed, at N <= 100) Ansible at each N in interleaved repetitions, then the WAN case
+ * (floor and havn no-change through a delay proxy per host) and the scale case (500 hosts against
+ * 100), prints the tables and PASS/MISS per target, and always tears the bed down. `--write-md`
+ * also replaces the results blocks in BENCHMARKS.md (one for the sizes, one for WAN and scale).
  *
- * Env: HAVN_BENCH_SIZES (default "10,50,100"), HAVN_BENCH_REPS (3), HAVN_BENCH_ANSIBLE_REPS (1),
- * HAVN_BENCH_SKIP_BUILD=1 to use the existing dist/.
+ * Env: HAVN_BENCH_CASES (default "sizes,wan,500"; e.g. "wan,500" runs only the new cases),
+ * HAVN_BENCH_SIZES (default "10,50,100"), HAVN_BENCH_REPS (3), HAVN_BENCH_ANSIBLE_REPS (1),
+ * HAVN_BENCH_WAN_HOSTS (50), HAVN_BENCH_WAN_DELAY_MS (30, each way), HAVN_BENCH_SCALE_HOSTS (500;
+ * compared with a fifth of it), HAVN_BENCH_SKIP_BUILD=1 to use the existing dist/.
  */
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -17,6 +21,9 @@ import { runHavn, runHavnApply, type BedFiles, type HavnKind } from './havn-run.
 import { measure, REPO, type Measured } from './measure.ts'
 import { breakdownTable, traceRun, type Breakdown } from './trace.ts'
 import { render, type BenchResult, type Row, type SizeResult, type StartupResult } from './report.ts'
+import { renderCases, type CasesResult } from './cases-report.ts'
+import { measureScale } from './scale.ts'
+import { measureWan } from './wan.ts'
 import { writeTargets, type BenchHost } from './workspace.ts'
 
 process.env.HAVN_TESTBED_SLOT ??= '2'
@@ -25,23 +32,42 @@ const { up, down, hostExec } = await import('../testbed/index.ts')
 const { mapLimit } = await import('../testbed/pool.ts')
 type Bed = Awaited<ReturnType<typeof up>>
 
+/** The most hosts one bench bed holds (the bridge takes 1023 ports; 500 is what has been measured). */
+const MAX_HOSTS = 500
+/** Ansible takes about a minute per 100 hosts per run; above this it is not run. */
+const MAX_ANSIBLE_HOSTS = 100
+
 function intList(raw: string | undefined, fallback: number[]): number[] {
   if (!raw) return fallback
   const list = raw.split(',').map((x) => Number(x.trim()))
-  if (list.some((n) => !Number.isInteger(n) || n < 1 || n > 250)) throw new Error(`HAVN_BENCH_SIZES must be whole numbers 1-250, got '${raw}'`)
+  if (list.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_HOSTS)) throw new Error(`HAVN_BENCH_SIZES must be whole numbers 1-${MAX_HOSTS}, got '${raw}'`)
   return list
 }
 
-function positive(raw: string | undefined, fallback: number, what: string): number {
+function positive(raw: string | undefined, fallback: number, what: string, most = 20): number {
   if (raw === undefined || raw === '') return fallback
   const n = Number(raw)
-  if (!Number.isInteger(n) || n < 1 || n > 20) throw new Error(`${what} must be a whole number 1-20, got '${raw}'`)
+  if (!Number.isInteger(n) || n < 1 || n > most) throw new Error(`${what} must be a whole number 1-${most}, got '${raw}'`)
   return n
 }
 
+type Case = 'sizes' | 'wan' | '500'
+function cases(raw: string | undefined): Set<Case> {
+  const all: Case[] = ['sizes', 'wan', '500']
+  if (!raw) return new Set(all)
+  const list = raw.split(',').map((x) => x.trim()).filter(Boolean)
+  const bad = list.filter((x) => !(all as string[]).includes(x))
+  if (bad.length > 0 || list.length === 0) throw new Error(`HAVN_BENCH_CASES must be a comma list of ${all.join(', ')}, got '${raw}'`)
+  return new Set(list as Case[])
+}
+
+const CASES = cases(process.env.HAVN_BENCH_CASES)
 const SIZES = intList(process.env.HAVN_BENCH_SIZES, [10, 50, 100])
 const REPS = positive(process.env.HAVN_BENCH_REPS, 3, 'HAVN_BENCH_REPS')
 const ANSIBLE_REPS = positive(process.env.HAVN_BENCH_ANSIBLE_REPS, 1, 'HAVN_BENCH_ANSIBLE_REPS')
+const WAN_HOSTS = positive(process.env.HAVN_BENCH_WAN_HOSTS, 50, 'HAVN_BENCH_WAN_HOSTS', MAX_HOSTS)
+const WAN_DELAY_MS = positive(process.env.HAVN_BENCH_WAN_DELAY_MS, 30, 'HAVN_BENCH_WAN_DELAY_MS', 1000)
+const SCALE_HOSTS = positive(process.env.HAVN_BENCH_SCALE_HOSTS, 500, 'HAVN_BENCH_SCALE_HOSTS', MAX_HOSTS)
 const STATE_DIR = process.env.HAVN_BENCH_STATE_DIR ?? '/tmp/havn-bench-bed'
 const WRITE_MD = process.argv.includes('--write-md')
 const KINDS: readonly HavnKind[] = ['first', 'second', 'check']
@@ -57,7 +83,7 @@ function sh(cmd: string, args: readonly string[], timeoutMs: number): Promise<vo
 }
 
 /** Removes /etc/bench on the first `n` hosts, in parallel, so the next run is a first run. */
-async function reset(bed: Bed, hosts: readonly BenchHost[], n: number): Promise<void> {
+async function resetHosts(bed: Bed, hosts: readonly BenchHost[], n: number): Promise<void> {
   await mapLimit(hosts.slice(0, n) as BenchHost[], 16, async (h) => {
     const r = await hostExec(bed, h.name, 'rm -rf /etc/bench', 60_000)
     if (r.code !== 0) throw new Error(`reset on ${h.name} failed (${r.code}): ${r.stderr.slice(-300)}`)
@@ -105,7 +131,7 @@ async function measureSize(bed: Bed, hosts: readonly BenchHost[], n: number, wor
     if (r < REPS) {
       const m = await measure(process.execPath, [floorJs, floorHosts, files.identityFile, files.knownHosts], { timeoutMs: 120_000 })
       floor.push({ m, problems: m.code === 0 ? [] : [`floor exit ${String(m.code)}: ${m.stdout.slice(0, 300)} ${m.stderr.slice(-300)}`] })
-      await reset(bed, hosts, n)
+      await resetHosts(bed, hosts, n)
       for (const k of KINDS) {
         const run = await runHavn(k, inventory, n, files)
         havn[k].push({ m: run, problems: run.problems })
@@ -118,7 +144,7 @@ async function measureSize(bed: Bed, hosts: readonly BenchHost[], n: number, wor
     if (ansible && r < ANSIBLE_REPS) {
       // Cold start for every "first" run; the second and check runs then reuse ControlPersist masters.
       await closeMasters(ansible)
-      await reset(bed, hosts, n)
+      await resetHosts(bed, hosts, n)
       for (const k of KINDS) {
         const run = await runAnsible(k, ansible, n)
         theirs[k].push({ m: run, problems: run.problems })
@@ -135,13 +161,14 @@ async function measureSize(bed: Bed, hosts: readonly BenchHost[], n: number, wor
 async function traceAll(bed: Bed, hosts: readonly BenchHost[], n: number, work: string, floorJs: string, files: BedFiles): Promise<Breakdown[]> {
   const havnArgs = (cmd: string) => [join(REPO, 'bin/havn.js'), cmd, 'test/bench/w5.ts', '-i', join(work, `havn-${n}`), '--ssh-config', files.sshConfig, '--known-hosts', files.knownHosts, '--identity', files.identityFile, '--output', 'json']
   const out = [await traceRun(`floor N=${n}`, [floorJs, join(work, `floor-${n}.json`), files.identityFile, files.knownHosts])]
-  await reset(bed, hosts, n)
+  await resetHosts(bed, hosts, n)
   out.push(await traceRun(`havn first N=${n}`, havnArgs('run')))
   out.push(await traceRun(`havn no-change N=${n}`, havnArgs('run')))
   out.push(await traceRun(`havn check N=${n}`, havnArgs('check')))
   return out
 }
 
+/** Installs python3 (for Ansible) on `hosts` from the bed's local apt repository. */
 async function installPython(bed: Bed, hosts: readonly BenchHost[]): Promise<void> {
   const script = 'test -x /usr/bin/python3 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3; } >/dev/null 2>&1; test -x /usr/bin/python3'
   await mapLimit(hosts as BenchHost[], 8, async (h) => {
@@ -150,11 +177,12 @@ async function installPython(bed: Bed, hosts: readonly BenchHost[]): Promise<voi
   })
 }
 
-async function updateMarkdown(text: string): Promise<void> {
+/** Replaces the text between `<!-- bench:NAME:begin -->` and `<!-- bench:NAME:end -->` in BENCHMARKS.md. */
+async function updateMarkdown(name: string, text: string): Promise<void> {
   const file = join(REPO, 'BENCHMARKS.md')
   const md = await readFile(file, 'utf8')
-  const begin = '<!-- bench:results:begin -->'
-  const end = '<!-- bench:results:end -->'
+  const begin = `<!-- bench:${name}:begin -->`
+  const end = `<!-- bench:${name}:end -->`
   const a = md.indexOf(begin)
   const b = md.indexOf(end)
   if (a < 0 || b < a) throw new Error(`BENCHMARKS.md has no ${begin} … ${end} block to replace`)
@@ -163,6 +191,7 @@ async function updateMarkdown(text: string): Promise<void> {
 
 async function main(): Promise<void> {
   const maxN = Math.max(...SIZES)
+  const bedSize = Math.max(CASES.has('sizes') ? maxN : 0, CASES.has('wan') ? WAN_HOSTS : 0, CASES.has('500') ? SCALE_HOSTS : 0)
   const loadBefore = loadavg()[0] ?? 0
   const work = await mkdtemp(join(tmpdir(), 'havn-bench-'))
   let bed: Bed | undefined
@@ -185,55 +214,88 @@ async function main(): Promise<void> {
       await sh('npm', ['run', 'build', '--silent'], 300_000)
     }
     const helpers = await compileHelpers(join(work, 'bin'))
-    const ansible = await ansibleVersion()
-    if (!ansible) say('ansible-core not installed: apt-get install ansible-core (Ansible comparison skipped)')
-    say(`bringing up ${maxN} hosts (slot ${process.env.HAVN_TESTBED_SLOT}, ${STATE_DIR})`)
-    bed = await up({ count: maxN, stateDir: STATE_DIR })
+    say(`bringing up ${bedSize} hosts (slot ${process.env.HAVN_TESTBED_SLOT}, ${STATE_DIR})`)
+    const bedStarted = performance.now()
+    bed = await up({ count: bedSize, stateDir: STATE_DIR })
+    const bedUpS = (performance.now() - bedStarted) / 1000
+    const upBed = bed
     const hosts: BenchHost[] = bed.hosts.map((h) => ({ name: h.name, address: h.address }))
     const files: BedFiles = { sshConfig: bed.sshConfig, knownHosts: bed.knownHosts, identityFile: bed.identityFile }
+    const date = () => new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC'
+    // Other work on the machine skews every figure; the 1-minute load average shows how busy it was.
+    const machine = (since: number) => `${cpus().length} cores, Node ${process.version}, load average ${since.toFixed(1)} at start, ${(loadavg()[0] ?? 0).toFixed(1)} at end`
+    const raw: Record<string, unknown> = { bedHosts: bedSize, bedUpS }
+    const texts: { block: string; text: string }[] = []
 
-    let setupFor: ((n: number) => Promise<AnsibleSetup>) | undefined
-    if (ansible) {
-      say(`installing python3 on ${maxN} hosts for Ansible`)
-      await installPython(bed, hosts)
-      const ini = await hasIniFile()
-      setupFor = (n) => writeAnsible(work, hosts, n, files, ini)
+    if (CASES.has('sizes')) {
+      const ansible = await ansibleVersion()
+      if (!ansible) say('ansible-core not installed: apt-get install ansible-core (Ansible comparison skipped)')
+      const ansibleSizes = SIZES.filter((n) => n <= MAX_ANSIBLE_HOSTS)
+      let setupFor: ((n: number) => Promise<AnsibleSetup>) | undefined
+      if (ansible && ansibleSizes.length > 0) {
+        const need = Math.max(...ansibleSizes)
+        say(`installing python3 on ${need} hosts for Ansible`)
+        await installPython(bed, hosts.slice(0, need))
+        const ini = await hasIniFile()
+        setupFor = (n) => writeAnsible(work, hosts, n, files, ini)
+      }
+
+      const { inventory: maxInventory } = await writeTargets(work, hosts, maxN)
+      say('start-up figures')
+      const startup = await measureStartup(helpers.loadProbe, maxInventory, maxN)
+      // Unmeasured warm-up, so the first measured repetition does not pay for a cold page cache.
+      await measure(process.execPath, [helpers.floor, join(work, `floor-${maxN}.json`), files.identityFile, files.knownHosts], { timeoutMs: 120_000 })
+      await runHavn('check', maxInventory, maxN, files)
+
+      const sizes: SizeResult[] = []
+      // Ansible only where it finishes in minutes; above MAX_ANSIBLE_HOSTS the row says n/a.
+      for (const n of SIZES) sizes.push(await measureSize(bed, hosts, n, work, helpers.floor, files, n <= MAX_ANSIBLE_HOSTS ? await setupFor?.(n) : undefined))
+
+      say(`tracing one run of each kind at N=${maxN} (not timed)`)
+      // A tracing fault must not cost the timed figures above.
+      const traces = await traceAll(bed, hosts, maxN, work, helpers.floor, files).catch((e: unknown) => {
+        say(`tracing failed: ${e instanceof Error ? e.message : String(e)}`)
+        return [] as Breakdown[]
+      })
+
+      const result: BenchResult = {
+        date: date(),
+        machine: machine(loadBefore),
+        reps: REPS,
+        ansibleReps: ANSIBLE_REPS,
+        ansible: ansible ?? 'ansible not installed',
+        sizes,
+        startup,
+      }
+      raw.sizes = result
+      texts.push({ block: 'results', text: traces.length ? `${render(result)}\n${breakdownTable(traces)}\n` : render(result) })
     }
 
-    const { inventory: maxInventory } = await writeTargets(work, hosts, maxN)
-    say('start-up figures')
-    const startup = await measureStartup(helpers.loadProbe, maxInventory, maxN)
-    // Unmeasured warm-up, so the first measured repetition does not pay for a cold page cache.
-    await measure(process.execPath, [helpers.floor, join(work, `floor-${maxN}.json`), files.identityFile, files.knownHosts], { timeoutMs: 120_000 })
-    await runHavn('check', maxInventory, maxN, files)
-
-    const sizes: SizeResult[] = []
-    for (const n of SIZES) sizes.push(await measureSize(bed, hosts, n, work, helpers.floor, files, await setupFor?.(n)))
-
-    say(`tracing one run of each kind at N=${maxN} (not timed)`)
-    // A tracing fault must not cost the timed figures above.
-    const traces = await traceAll(bed, hosts, maxN, work, helpers.floor, files).catch((e: unknown) => {
-      say(`tracing failed: ${e instanceof Error ? e.message : String(e)}`)
-      return [] as Breakdown[]
-    })
-
-    const result: BenchResult = {
-      date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
-      // Other work on the machine skews every figure; the 1-minute load average shows how busy it was.
-      machine: `${cpus().length} cores, Node ${process.version}, load average ${loadBefore.toFixed(1)} at start, ${(loadavg()[0] ?? 0).toFixed(1)} at end`,
-      reps: REPS,
-      ansibleReps: ANSIBLE_REPS,
-      ansible: ansible ?? 'ansible not installed',
-      sizes,
-      startup,
+    if (CASES.has('wan') || CASES.has('500')) {
+      const loadAtStart = loadavg()[0] ?? 0
+      const reset = (n: number) => resetHosts(upBed, hosts, n)
+      const wan = CASES.has('wan')
+        ? await measureWan({ hosts, n: WAN_HOSTS, delayMs: WAN_DELAY_MS, reps: REPS, work, floorJs: helpers.floor, files, reset, say })
+        : undefined
+      const scale = CASES.has('500') ? await measureScale({ hosts, n: SCALE_HOSTS, reps: REPS, work, floorJs: helpers.floor, files, reset, say }) : undefined
+      const result: CasesResult = {
+        date: date(),
+        machine: `${machine(loadAtStart)}; bed of ${bedSize} hosts up in ${bedUpS.toFixed(1)} s`,
+        reps: REPS,
+        ...(wan ? { wan } : {}),
+        ...(scale ? { scale } : {}),
+      }
+      raw.cases = result
+      texts.push({ block: 'results:wan-scale', text: renderCases(result) })
     }
-    const text = traces.length ? `${render(result)}\n${breakdownTable(traces)}\n` : render(result)
+
+    const text = texts.map((t) => t.text).join('\n')
     process.stdout.write(text)
-    const raw = join(tmpdir(), 'havn-bench-last.json')
-    await writeFile(raw, JSON.stringify(result, (k, v: unknown) => (k === 'stdout' || k === 'stderr' ? undefined : v), 1))
-    say(`raw figures: ${raw}`)
+    const rawFile = join(tmpdir(), 'havn-bench-last.json')
+    await writeFile(rawFile, JSON.stringify(raw, (k, v: unknown) => (k === 'stdout' || k === 'stderr' ? undefined : v), 1))
+    say(`raw figures: ${rawFile}`)
     if (WRITE_MD) {
-      await updateMarkdown(text)
+      for (const t of texts) await updateMarkdown(t.block, t.text)
       say('BENCHMARKS.md updated')
     }
   } finally {

@@ -1,5 +1,7 @@
+import { readFile, writeFile } from 'node:fs/promises'
 import { sh as $ } from './sh.ts'
 import { GATEWAY_SUFFIX, HIDDEN_SUBNET, PREFIX_LENGTH, SUBNET } from './layout.ts'
+import { log } from './log.ts'
 import type { BedState } from './state.ts'
 
 async function ipBatch(lines: string[], force: boolean): Promise<{ ok: boolean; stderr: string }> {
@@ -20,11 +22,33 @@ export async function subnetConflicts(): Promise<string[]> {
   return lines
 }
 
+const NEIGH = '/proc/sys/net/ipv4/neigh/default'
+
+/**
+ * Raises the controller's ARP table thresholds so `hosts` more hosts fit. The table is one for
+ * every network namespace, and each host costs two entries (its gateway inside its namespace, its
+ * address on the bridge), so Debian's hard limit of 1024 (gc_thresh3) is full at about 510 hosts,
+ * fewer with another bed up, after which new neighbours fail to resolve. Never lowers a threshold.
+ */
+export async function ensureNeighbourRoom(hosts: number): Promise<void> {
+  // Hard limit first: the kernel wants gc_thresh2 <= gc_thresh3 to make sense.
+  for (const [name, base] of [['gc_thresh3', 1024], ['gc_thresh2', 512]] as const) {
+    const file = `${NEIGH}/${name}`
+    const current = Number((await readFile(file, 'utf8')).trim())
+    const need = base + 2 * hosts
+    if (current >= need) continue
+    await writeFile(file, `${need}\n`)
+    log(`raised net.ipv4.neigh.default.${name} from ${current} to ${need} for ${hosts} host(s)`)
+  }
+}
+
 /**
  * Creates the bridges, namespaces and veth pairs recorded in `state` (in-namespace addresses are
- * set by each host's init script). Throws with ip's stderr on the first failure.
+ * set by each host's init script), after making room for its hosts in the ARP table. Throws with
+ * ip's stderr on the first failure.
  */
 export async function createNetwork(state: BedState): Promise<void> {
+  await ensureNeighbourRoom(state.hosts.length)
   const lines = [
     `link add name ${state.bridge} type bridge`,
     `addr add ${SUBNET}.${GATEWAY_SUFFIX}/${PREFIX_LENGTH} dev ${state.bridge}`,
