@@ -14,8 +14,11 @@ export { CommandFailedError } from './connection/errors.ts'
 export { defineInventory, type InventorySpec } from './inventory/define.ts'
 
 // Builtin modules, each named for the state it ensures.
+export { authorizedKey, type AuthorizedKeyArgs } from './modules/authorized-key.ts'
 export { command, type CommandOptions, type CommandText } from './modules/command.ts'
+export { cron, type CronArgs } from './modules/cron.ts'
 export { absent, directory, file, type AbsentArgs, type DirectoryArgs, type FileArgs, type Mode } from './modules/file.ts'
+export { group, type GroupArgs } from './modules/group.ts'
 export { iniSetting, line, type IniSettingArgs, type LineArgs } from './modules/line.ts'
 export { packages, type PackagesArgs } from './modules/packages.ts'
 export { service, type ServiceArgs } from './modules/service.ts'

@@ -32,6 +32,8 @@ export const ROLE_HOSTS = {
   planMidway: ['host80'],
   /** The site playbook from fresh hosts while its controller is SIGKILLed again and again (faults). */
   faultSite: ['host81', 'host82', 'host83', 'host84', 'host85', 'host86'],
+  /** group, user, authorizedKey and cron on each kind: bookworm sysv, bookworm systemd, trixie systemd. */
+  accounts: ['host88', 'host89', 'host90'],
 } as const
 
 /**
@@ -59,9 +61,9 @@ export const ROLE_HOSTS_BY_KIND: Readonly<Record<RoleKind, RoleHosts>> = {
 
 /** Hosts that boot systemd as PID 1, by kind; every other host is `bookworm-sysv`. */
 export const SYSTEMD_HOSTS: Readonly<Partial<Record<HostKind, readonly string[]>>> = {
-  /** host47/48: the service and systemdUnit modules; host40-43: the site's pg1, db1, edge1 and app1 (a mixed estate). */
-  'bookworm-systemd': ['host47', 'host40', 'host43', ...Object.values(ROLE_HOSTS_BY_KIND['bookworm-systemd']).flat()],
-  'trixie-systemd': ['host48', 'host41', 'host42', ...Object.values(ROLE_HOSTS_BY_KIND['trixie-systemd']).flat()],
+  /** host47/48: the service and systemdUnit modules; host40-43: the site's pg1, db1, edge1 and app1 (a mixed estate); host89/90: accounts. */
+  'bookworm-systemd': ['host47', 'host40', 'host43', 'host89', ...Object.values(ROLE_HOSTS_BY_KIND['bookworm-systemd']).flat()],
+  'trixie-systemd': ['host48', 'host41', 'host42', 'host90', ...Object.values(ROLE_HOSTS_BY_KIND['trixie-systemd']).flat()],
 }
 
 /** The kind of each of host1..hostBED_HOSTS, in order, as `up` takes them. */
