@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { BecomeError } from './errors.ts'
 import { shQuote } from './quote.ts'
+import type { Stdin } from './stdin.ts'
 
 /** Random markers for one sudo invocation: the password prompt and the "command started" line. */
 export interface BecomeMarkers {
@@ -33,7 +34,7 @@ function count(hay: Buffer, needle: string): number {
 /** What the become state machine asks the channel to do. */
 export interface BecomeIo {
   write(data: Buffer | string): void
-  end(data?: Buffer | string): void
+  end(data?: Stdin): void
   fail(err: BecomeError): void
 }
 
@@ -48,14 +49,14 @@ export class SudoHandshake {
   readonly #loginUser: string
   readonly #m: BecomeMarkers
   readonly #password: string | undefined
-  readonly #stdin: Buffer | string | undefined
+  readonly #stdin: Stdin | undefined
   readonly #io: BecomeIo
   #pre: Buffer = Buffer.alloc(0)
   #sent = 0
   #ready = false
   #failed = false
 
-  constructor(o: { host: string; loginUser: string; markers: BecomeMarkers; password?: string; stdin?: Buffer | string; io: BecomeIo }) {
+  constructor(o: { host: string; loginUser: string; markers: BecomeMarkers; password?: string; stdin?: Stdin; io: BecomeIo }) {
     this.#host = o.host
     this.#loginUser = o.loginUser
     this.#m = o.markers

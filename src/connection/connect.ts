@@ -9,6 +9,7 @@ import { Limiter } from './limiter.ts'
 import { MAX_SHELL_STDIN, type ShellRunOptions, ShellSession, ShellUnavailableError } from './shell.ts'
 import { resolveHost, type ResolvedHost } from './ssh-config.ts'
 import type { ConnectOptions, Connection, ExecOptions, ExecResult, SshTarget } from './types.ts'
+import { isStdinFile, sendStdin } from './stdin.ts'
 
 /** sshd's default MaxSessions: more concurrent channels than this are queued locally. */
 const MAX_CHANNELS = 10
@@ -74,7 +75,8 @@ class SshConnection implements Connection {
   }
 
   async #plain(command: string, o: ExecOptions, display: string, timeoutMs: number): Promise<RawResult> {
-    if (o.stdin === undefined || o.stdin.length <= MAX_SHELL_STDIN) {
+    // A streamed file goes on its own channel: the shell frames stdin, which needs its length up front.
+    if (o.stdin === undefined || (!isStdinFile(o.stdin) && o.stdin.length <= MAX_SHELL_STDIN)) {
       const done = await this.#inShell(command, { ...(o.stdin !== undefined ? { stdin: o.stdin } : {}), timeoutMs, display })
       if (done) return done
     }
@@ -131,8 +133,7 @@ class SshConnection implements Connection {
     const ch = await openExec(this.#ctx, command, false)
     const c = collect(this.#ctx, ch, { timeoutMs, display })
     // Ending stdin right away avoids a ~40 ms stall through jump hosts.
-    if (o.stdin !== undefined) ch.end(o.stdin)
-    else ch.end()
+    sendStdin(o.stdin, ch, c.abort)
     return c.done
   }
 
@@ -148,7 +149,7 @@ class SshConnection implements Connection {
       ...(o.stdin !== undefined ? { stdin: o.stdin } : {}),
       io: {
         write: (d) => void ch.write(d),
-        end: (d) => void (d === undefined ? ch.end() : ch.end(d)),
+        end: (d) => sendStdin(d, ch, (e) => abort(e)),
         fail: (e) => abort(e),
       },
     })

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { BecomeError, CommandTimeoutError } from './errors.ts'
 import { shQuote } from './quote.ts'
+import { sendStdin } from './stdin.ts'
 import type { Connection, ExecOptions, ExecResult } from './types.ts'
 
 /**
@@ -42,7 +43,7 @@ export function localConnection(host: string, opts: { commandTimeoutMs?: number 
       if (child.stdin) {
         // A command that exits without reading its input is not an error of ours.
         child.stdin.on('error', () => undefined)
-        child.stdin.end(o.stdin)
+        sendStdin(o.stdin, child.stdin, reject)
       }
     })
   }

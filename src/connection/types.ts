@@ -1,3 +1,5 @@
+import type { Stdin } from './stdin.ts'
+
 /** Outcome of one remote command; a non-zero `code` is data, not an exception. */
 export interface ExecResult {
   code: number
@@ -10,8 +12,8 @@ export interface ExecResult {
 export interface ExecOptions {
   /** Run through sudo (as root, or as `user`). No sudo is used when the login user is already root and the target is root. */
   become?: boolean | { user?: string }
-  /** Bytes for the command's stdin; with become they are sent only after sudo has started the command. */
-  stdin?: string | Buffer
+  /** The command's stdin (bytes, or a controller file streamed); with become it is sent only after sudo has started the command. */
+  stdin?: Stdin
   /** Command timeout; on expiry the channel is closed and CommandTimeoutError is thrown. Overrides ConnectOptions.commandTimeoutMs. */
   timeoutMs?: number
   /** Masked rendering of the command used in errors (default: the command itself). */

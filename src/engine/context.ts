@@ -13,7 +13,8 @@ export interface Executed {
 /** Per-command options the engine passes down to the connection. */
 export interface RemoteExecOptions {
   readonly become?: boolean
-  readonly stdin?: string | Buffer
+  /** Bytes for the command's stdin, or `{ file }`: a controller file streamed while the command runs. */
+  readonly stdin?: string | Buffer | { readonly file: string }
   /** Masked rendering for errors and output. */
   readonly display?: string
 }

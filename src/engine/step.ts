@@ -21,6 +21,8 @@ export interface PlanContext {
 export interface PlannedCommand extends ShellCommand {
   /** Bytes for the command's stdin, such as a file's new content. */
   readonly stdin?: string
+  /** A controller file streamed to the command's stdin as it runs (large files are never held in memory). */
+  readonly stdinFile?: string
   /** The stdin is secret: it is removed from the command's output and from any error. */
   readonly sensitiveStdin?: boolean
   /** Exit codes that count as success; default `[0]`. */
@@ -256,7 +258,8 @@ export async function executeCommands(remote: Remote, commands: readonly Planned
   let stderr = ''
   for (const [i, c] of commands.entries()) {
     const script = i === 0 && notify.length > 0 ? recordNotifications(notify) + c.script : c.script
-    const res = await remote.exec(script, c.stdin !== undefined ? { display: c.display, stdin: c.stdin } : { display: c.display })
+    const stdin = c.stdin ?? (c.stdinFile !== undefined ? { file: c.stdinFile } : undefined)
+    const res = await remote.exec(script, stdin !== undefined ? { display: c.display, stdin } : { display: c.display })
     const clean = (text: string): string => (c.sensitiveStdin ? scrubSecret(text, c.stdin) : text)
     if (!(c.okCodes ?? [0]).includes(res.code)) throw new CommandFailedError(remote.host, c.display, res.code, clean(res.stderr.trim() ? res.stderr : res.stdout))
     if (c.reportOutput) {

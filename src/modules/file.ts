@@ -62,6 +62,8 @@ export interface WriteSpec {
   readonly state: FileState
   /** Desired text; undefined leaves the content alone (an absent file is created empty). */
   readonly content?: string
+  /** Instead of `content`: a controller file, streamed to the host only when its sum differs. */
+  readonly source?: SourceFile
   readonly sensitive?: boolean
   readonly mode?: number
   readonly owner?: string
@@ -70,9 +72,18 @@ export interface WriteSpec {
   readonly backup?: boolean
 }
 
+/** A file on the controller as the copy module reads it: never held in memory whole. */
+export interface SourceFile {
+  readonly file: string
+  readonly sha256: string
+  readonly size: number
+  /** Its text when it is small valid UTF-8, for diffs; undefined otherwise. */
+  readonly text?: string
+}
+
 /**
  * Plans making `path` a regular file with the given content and attributes, from its current state.
- * Shared by file, line, iniSetting and sysctl so they report and predict `file:<path>` alike: one
+ * Shared by file, line, iniSetting, sysctl and copy so they report and predict `file:<path>` alike: one
  * change per differing field, an atomic rewrite when content differs (attributes kept unless
  * given), an in-place chown/chmod when only attributes differ, and the predicted `fileState`.
  */
@@ -87,13 +98,14 @@ export function planWrite(w: WriteSpec): StepPlan {
   const sensitive = w.sensitive === true
   const existing = state.kind === 'file' ? state : undefined
   const changes: Change[] = []
-  const content = w.content ?? existing?.content
-  const newSha = w.content !== undefined ? sha256(w.content) : existing?.sha256 ?? sha256('')
+  const source = w.content === undefined ? w.source : undefined
+  const content = w.content ?? (source ? source.text : existing?.content)
+  const newSha = w.content !== undefined ? sha256(w.content) : source?.sha256 ?? existing?.sha256 ?? sha256('')
   const rewrite = !existing || newSha !== existing.sha256
 
   if (state.kind === 'symlink') changes.push({ resource, action: 'update', field: 'type', before: `symlink -> ${state.target}`, after: 'file' })
   if (rewrite) {
-    const after = shownContent(w.content ?? '')
+    const after = source ? (source.text ?? summary(source.sha256, source.size)) : shownContent(w.content ?? '')
     const change: Change = existing
       ? { resource, action: 'update', field: 'content', before: shownState(existing), after }
       : { resource, action: 'create', field: 'content', after }
@@ -118,8 +130,8 @@ export function planWrite(w: WriteSpec): StepPlan {
   const group = (keepGroup ? existing?.group : w.group) ?? w.group ?? creator?.group ?? 'root'
   const uid = keepOwner && existing?.uid !== undefined ? existing.uid : w.owner !== undefined && /^\d+$/.test(w.owner) ? Number(w.owner) : undefined
   const gid = keepGroup && existing?.gid !== undefined ? existing.gid : w.group !== undefined && /^\d+$/.test(w.group) ? Number(w.group) : undefined
-  const text = w.content ?? existing?.content ?? ''
-  const size = w.content !== undefined ? Buffer.byteLength(w.content, 'utf8') : existing?.size ?? 0
+  const text = w.content ?? (source ? (source.text ?? '') : existing?.content ?? '')
+  const size = w.content !== undefined ? Buffer.byteLength(w.content, 'utf8') : source?.size ?? existing?.size ?? 0
   const after: RegularFile = {
     kind: 'file',
     mode,
@@ -143,9 +155,9 @@ export function planWrite(w: WriteSpec): StepPlan {
           group: w.group ?? (existing ? String(existing.gid ?? existing.group) : undefined),
           validate: w.validate,
           backup: w.backup,
-          empty: text === '',
+          empty: source ? source.size === 0 : text === '',
         }),
-        stdin: text,
+        ...(source ? { stdinFile: source.file } : { stdin: text }),
         ...(sensitive ? { sensitiveStdin: true } : {}),
       }
     : setAttributesScript(path, {

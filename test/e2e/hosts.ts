@@ -34,6 +34,8 @@ export const ROLE_HOSTS = {
   faultSite: ['host81', 'host82', 'host83', 'host84', 'host85', 'host86'],
   /** group, user, authorizedKey and cron on each kind: bookworm sysv, bookworm systemd, trixie systemd. */
   accounts: ['host88', 'host89', 'host90'],
+  /** copy: one host logged in as root, one as deploy through sudo. */
+  copy: ['host91', 'host92'],
 } as const
 
 /**

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { chmod, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { sendStdin } from '../../src/connection/stdin.ts'
 import type { Executed, Remote, RemoteExecOptions } from '../../src/engine/context.ts'
 
 /**
@@ -27,7 +28,7 @@ export function localRemote(host = 'local', prefix: readonly string[] = []): Rem
         child.stdin.on('error', () => {})
         child.on('error', reject)
         child.on('close', (code) => resolve({ code: code ?? 255, stdout, stderr }))
-        child.stdin.end(opts?.stdin ?? '')
+        sendStdin(opts?.stdin ?? '', child.stdin, reject)
       })
     },
   }

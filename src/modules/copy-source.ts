@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { MAX_TEXT_BYTES } from '../facts/file.ts'
+import type { SourceFile } from './file.ts'
+
+/** One file of a source tree: where it is on the controller, its sum and size, and its permission bits. */
+export interface SourceEntry extends SourceFile {
+  readonly mode: number
+}
+
+/** A source on the controller: one file, or a directory with its subdirectories and files by relative path. */
+export type Source =
+  | { readonly kind: 'file'; readonly file: SourceEntry }
+  | { readonly kind: 'directory'; readonly mode: number; readonly dirs: ReadonlyMap<string, number>; readonly files: ReadonlyMap<string, SourceEntry> }
+
+/** An absolute controller path from a path or a `file:` URL (`new URL('./files/app', import.meta.url)`). */
+export function sourcePath(src: string | URL): string {
+  const path = src instanceof URL ? fileURLToPath(src) : src
+  if (!path.startsWith('/')) throw new Error(`copy: src must be an absolute path or a file: URL (new URL('./files/x', import.meta.url)), got ${JSON.stringify(path)}`)
+  return path
+}
+
+async function sum(file: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+async function entry(file: string, size: number, mode: number): Promise<SourceEntry> {
+  // Small text files come with their text, for diffs; the rest is only summed, a chunk at a time.
+  if (size <= MAX_TEXT_BYTES) {
+    const bytes = await readFile(file)
+    const text = bytes.toString('utf8')
+    const sha256 = createHash('sha256').update(bytes).digest('hex')
+    return { file, size, mode, sha256, ...(Buffer.from(text, 'utf8').equals(bytes) && !text.includes('\0') ? { text } : {}) }
+  }
+  return { file, size, mode, sha256: await sum(file) }
+}
+
+/**
+ * Reads a source file or tree (symlinks followed, as Ansible's copy does). Throws naming the path
+ * for what cannot be copied: a missing source, a device, socket or fifo, a name holding a newline.
+ */
+export async function readSource(root: string): Promise<Source> {
+  const top = await stat(root).catch((e: NodeJS.ErrnoException) => {
+    throw new Error(`copy: cannot read ${root} on the controller: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`)
+  })
+  if (top.isFile()) return { kind: 'file', file: await entry(root, top.size, top.mode & 0o7777) }
+  if (!top.isDirectory()) throw new Error(`copy: ${root} is neither a file nor a directory`)
+  const dirs = new Map<string, number>()
+  const files = new Map<string, SourceEntry>()
+  const walk = async (rel: string): Promise<void> => {
+    const names = (await readdir(join(root, rel))).sort()
+    for (const name of names) {
+      const path = rel === '' ? name : `${rel}/${name}`
+      if (name.includes('\n')) throw new Error(`copy: ${join(root, path)}: names holding a newline cannot be copied`)
+      const st = await stat(join(root, path))
+      if (st.isDirectory()) {
+        dirs.set(path, st.mode & 0o7777)
+        await walk(path)
+      } else if (st.isFile()) {
+        files.set(path, await entry(join(root, path), st.size, st.mode & 0o7777))
+      } else {
+        throw new Error(`copy: ${join(root, path)} is neither a file nor a directory`)
+      }
+    }
+  }
+  await walk('')
+  return { kind: 'directory', mode: top.mode & 0o7777, dirs, files }
+}
