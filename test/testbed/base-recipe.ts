@@ -13,7 +13,7 @@ export const SYSTEMD_PACKAGES = ['systemd', 'systemd-sysv', 'dbus']
  */
 export const REPO_PACKAGES = [
   'wireguard-tools', 'wireguard-go', 'postgresql', 'mariadb-server', 'haproxy', 'restic',
-  'iptables', 'cron', 'openssl', 'ssl-cert', 'curl', 'python3', ...SYSTEMD_PACKAGES,
+  'iptables', 'cron', 'openssl', 'ssl-cert', 'curl', 'wget', 'git', 'unzip', 'python3', ...SYSTEMD_PACKAGES,
 ]
 
 /** Where each host sees the local apt repository (read-only bind mount). */
