@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
+import type { Stats } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,7 +30,20 @@ async function sum(file: string): Promise<string> {
   return hash.digest('hex')
 }
 
-async function entry(file: string, size: number, mode: number): Promise<SourceEntry> {
+/** Files already read, by path, while their stat stamp holds: every host of a run plans the same source. */
+const read = new Map<string, { readonly stamp: string; readonly entry: Promise<SourceEntry> }>()
+
+function entry(file: string, st: Stats): Promise<SourceEntry> {
+  const stamp = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`
+  const hit = read.get(file)
+  if (hit?.stamp === stamp) return hit.entry
+  const fresh = readEntry(file, st.size, st.mode & 0o7777)
+  read.set(file, { stamp, entry: fresh })
+  fresh.catch(() => read.delete(file))
+  return fresh
+}
+
+async function readEntry(file: string, size: number, mode: number): Promise<SourceEntry> {
   // Small text files come with their text, for diffs; the rest is only summed, a chunk at a time.
   if (size <= MAX_TEXT_BYTES) {
     const bytes = await readFile(file)
@@ -48,7 +62,7 @@ export async function readSource(root: string): Promise<Source> {
   const top = await stat(root).catch((e: NodeJS.ErrnoException) => {
     throw new Error(`copy: cannot read ${root} on the controller: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`)
   })
-  if (top.isFile()) return { kind: 'file', file: await entry(root, top.size, top.mode & 0o7777) }
+  if (top.isFile()) return { kind: 'file', file: await entry(root, top) }
   if (!top.isDirectory()) throw new Error(`copy: ${root} is neither a file nor a directory`)
   const dirs = new Map<string, number>()
   const files = new Map<string, SourceEntry>()
@@ -62,7 +76,7 @@ export async function readSource(root: string): Promise<Source> {
         dirs.set(path, st.mode & 0o7777)
         await walk(path)
       } else if (st.isFile()) {
-        files.set(path, await entry(join(root, path), st.size, st.mode & 0o7777))
+        files.set(path, await entry(join(root, path), st))
       } else {
         throw new Error(`copy: ${join(root, path)} is neither a file nor a directory`)
       }

@@ -157,7 +157,9 @@ export function planWrite(w: WriteSpec): StepPlan {
           backup: w.backup,
           empty: source ? source.size === 0 : text === '',
         }),
-        ...(source ? { stdinFile: source.file } : { stdin: text }),
+        // A source small enough to have been read whole goes with the command (no channel of its own,
+        // and the bytes are those the plan summed); a larger one is streamed from its file.
+        ...(source?.text === undefined && source ? { stdinFile: source.file } : { stdin: text }),
         ...(sensitive ? { sensitiveStdin: true } : {}),
       }
     : setAttributesScript(path, {

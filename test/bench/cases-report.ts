@@ -1,15 +1,17 @@
 import { max, median } from './measure.ts'
 import { wall, type Row, type Verdict } from './report.ts'
+import type { CopyResult } from './copy-case.ts'
 import type { ScalePoint, ScaleResult } from './scale.ts'
 import type { WanResult, WanRow } from './wan.ts'
 
-/** The WAN and scale cases of one bench run, with the header facts their results block shows. */
+/** The WAN, scale and copy cases of one bench run, with the header facts their results block shows. */
 export interface CasesResult {
   readonly date: string
   readonly machine: string
   readonly reps: number
   readonly wan?: WanResult
   readonly scale?: ScaleResult
+  readonly copy?: CopyResult
 }
 
 /** Targets of issue 15. */
@@ -17,6 +19,8 @@ const WAN_TARGET = 1.2
 const SCALE_FLOOR_TARGET = 1.15
 const SCALE_GROWTH_TARGET = 5.5
 const SCALE_RSS_TARGET_MB = 250
+/** Issue 16: a no-change copy of a 1,000-file tree costs one round trip per host. */
+const COPY_ROUND_TRIPS_TARGET = 1
 
 const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-')
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-')
@@ -53,6 +57,27 @@ export function wanTable(w: WanResult): string {
   ].join('\n')
 }
 
+/** Round trips the copy step itself took per host: the no-change copy run's median less the no-step run's. */
+function copyRoundTrips(c: CopyResult): number {
+  return roundTrips(c.copy).median - roundTrips(c.baseline).median
+}
+
+/** The copy case as text: both runs' seconds and round trips per host, and the copy step's share. */
+export function copyTable(c: CopyResult): string {
+  const line = (label: string, row: WanRow): string[] => {
+    const rt = roundTrips(row)
+    return [label + flag(row), f2(wall(row)), `${f0(rt.median)} (${rt.min}-${rt.max})`, f0(median(row.connections.flat())), String(row.runs.length)]
+  }
+  return [
+    `copy: an unchanged tree of ${c.files} files to ${c.hosts} hosts, ${c.delayMs} ms each way through a delay proxy per host`,
+    ...table(
+      ['', 'median s', 'round trips/host (min-max)', 'connections/host', 'runs'],
+      [line('havn run, no step (connect, lock, close)', c.baseline), line('havn run, no-change copy', c.copy)],
+    ),
+    `the copy step: ${f0(copyRoundTrips(c))} round trip(s) per host`,
+  ].join('\n')
+}
+
 function peakRss(rows: readonly Row[]): number {
   return max(rows.flatMap((r) => r.runs.flatMap((x) => (x.maxRssMB === undefined ? [] : [x.maxRssMB]))))
 }
@@ -77,7 +102,7 @@ export function scaleTable(s: ScaleResult): string {
   ].join('\n')
 }
 
-/** PASS/MISS of the WAN and scale targets; rows that did not do what W5 requires are MISS too. */
+/** PASS/MISS of the WAN, scale and copy targets; rows that did not do what their workload requires are MISS too. */
 export function casesVerdicts(r: CasesResult): Verdict[] {
   const out: Verdict[] = []
   const judge = (pass: boolean, text: string) => out.push({ pass, text })
@@ -106,15 +131,24 @@ export function casesVerdicts(r: CasesResult): Verdict[] {
       broken(`N=${p.n} (scale)`, 'havn no-change run', p.havn.second)
     }
   }
+  if (r.copy) {
+    const c = r.copy
+    const trips = copyRoundTrips(c)
+    judge(trips <= COPY_ROUND_TRIPS_TARGET, `copy of an unchanged ${c.files}-file tree: ${f0(trips)} round trip(s) per host for the step (target <= ${COPY_ROUND_TRIPS_TARGET}); ${f2(wall(c.copy) - wall(c.baseline))} s more than a run with no step at ${c.hosts} hosts`)
+    if (c.setupProblems.length > 0) judge(false, `copy: the first copy failed: ${(c.setupProblems[0] ?? '').slice(0, 240)}`)
+    broken('copy', 'havn run with no step', c.baseline)
+    broken('copy', 'havn no-change copy', c.copy)
+  }
   return out
 }
 
-/** The WAN and scale results block: header, tables, PASS/MISS lines. */
+/** The WAN, scale and copy results block: header, tables, PASS/MISS lines. */
 export function renderCases(r: CasesResult): string {
   const parts = [
-    `havn benchmark W5, WAN and scale cases (${r.date}; ${r.machine}; medians of ${r.reps} runs)`,
+    `havn benchmark: WAN, scale and copy cases (${r.date}; ${r.machine}; medians of ${r.reps} runs)`,
     ...(r.wan ? [wanTable(r.wan)] : []),
     ...(r.scale ? [scaleTable(r.scale)] : []),
+    ...(r.copy ? [copyTable(r.copy)] : []),
     ['targets', ...casesVerdicts(r).map((v) => `  ${v.pass === undefined ? 'SKIP' : v.pass ? 'PASS' : 'MISS'}  ${v.text}`)].join('\n'),
   ]
   return `${parts.join('\n\n')}\n`

@@ -29,10 +29,15 @@ interface HostRecapLine {
  * and checks the JSON recap: a first run changes all 5 steps on each of the `n` hosts, a second run
  * and a check of converged hosts change nothing; nothing fails or is unreachable.
  */
-export async function runHavn(kind: HavnKind, inventory: string, n: number, files: BedFiles): Promise<HavnRun> {
-  const args = [join(REPO, 'bin/havn.js'), kind === 'check' ? 'check' : 'run', 'test/bench/w5.ts', '-i', inventory, ...connection(files), '--output', 'json']
+export function runHavn(kind: HavnKind, inventory: string, n: number, files: BedFiles): Promise<HavnRun> {
+  return runPlaybook('test/bench/w5.ts', kind === 'check' ? 'check' : 'run', inventory, n, files, kind === 'first' ? 5 : 0)
+}
+
+/** `havn run|check PLAYBOOK` measured as a whole process; each of the `n` hosts must report `wantChanged` changes and nothing failed. */
+export async function runPlaybook(playbook: string, verb: 'run' | 'check', inventory: string, n: number, files: BedFiles, wantChanged: number): Promise<HavnRun> {
+  const args = [join(REPO, 'bin/havn.js'), verb, playbook, '-i', inventory, ...connection(files), '--output', 'json']
   const m = await measure(process.execPath, args, { timeoutMs: 180_000 })
-  return { ...m, problems: recapProblems(m, n, kind === 'first' ? 5 : 0) }
+  return { ...m, problems: recapProblems(m, n, wantChanged) }
 }
 
 /**

@@ -6,10 +6,11 @@
  * 100), prints the tables and PASS/MISS per target, and always tears the bed down. `--write-md`
  * also replaces the results blocks in BENCHMARKS.md (one for the sizes, one for WAN and scale).
  *
- * Env: HAVN_BENCH_CASES (default "sizes,wan,500"; e.g. "wan,500" runs only the new cases),
+ * Env: HAVN_BENCH_CASES (default "sizes,wan,500,copy"; e.g. "wan,500" runs only those cases),
  * HAVN_BENCH_SIZES (default "10,50,100"), HAVN_BENCH_REPS (3), HAVN_BENCH_ANSIBLE_REPS (1),
  * HAVN_BENCH_WAN_HOSTS (50), HAVN_BENCH_WAN_DELAY_MS (30, each way), HAVN_BENCH_SCALE_HOSTS (500;
- * compared with a fifth of it), HAVN_BENCH_SKIP_BUILD=1 to use the existing dist/.
+ * compared with a fifth of it), HAVN_BENCH_COPY_HOSTS (10) and HAVN_BENCH_COPY_FILES (1000) for the
+ * copy case (a no-change copy of a tree, through the WAN delay), HAVN_BENCH_SKIP_BUILD=1 to use the existing dist/.
  */
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -22,6 +23,7 @@ import { measure, REPO, type Measured } from './measure.ts'
 import { breakdownTable, traceRun, type Breakdown } from './trace.ts'
 import { render, type BenchResult, type Row, type SizeResult, type StartupResult } from './report.ts'
 import { renderCases, type CasesResult } from './cases-report.ts'
+import { COPY_DEST, measureCopy } from './copy-case.ts'
 import { measureScale } from './scale.ts'
 import { measureWan } from './wan.ts'
 import { writeTargets, type BenchHost } from './workspace.ts'
@@ -51,9 +53,9 @@ function positive(raw: string | undefined, fallback: number, what: string, most 
   return n
 }
 
-type Case = 'sizes' | 'wan' | '500'
+type Case = 'sizes' | 'wan' | '500' | 'copy'
 function cases(raw: string | undefined): Set<Case> {
-  const all: Case[] = ['sizes', 'wan', '500']
+  const all: Case[] = ['sizes', 'wan', '500', 'copy']
   if (!raw) return new Set(all)
   const list = raw.split(',').map((x) => x.trim()).filter(Boolean)
   const bad = list.filter((x) => !(all as string[]).includes(x))
@@ -68,6 +70,8 @@ const ANSIBLE_REPS = positive(process.env.HAVN_BENCH_ANSIBLE_REPS, 1, 'HAVN_BENC
 const WAN_HOSTS = positive(process.env.HAVN_BENCH_WAN_HOSTS, 50, 'HAVN_BENCH_WAN_HOSTS', MAX_HOSTS)
 const WAN_DELAY_MS = positive(process.env.HAVN_BENCH_WAN_DELAY_MS, 30, 'HAVN_BENCH_WAN_DELAY_MS', 1000)
 const SCALE_HOSTS = positive(process.env.HAVN_BENCH_SCALE_HOSTS, 500, 'HAVN_BENCH_SCALE_HOSTS', MAX_HOSTS)
+const COPY_HOSTS = positive(process.env.HAVN_BENCH_COPY_HOSTS, 10, 'HAVN_BENCH_COPY_HOSTS', MAX_HOSTS)
+const COPY_FILES = positive(process.env.HAVN_BENCH_COPY_FILES, 1000, 'HAVN_BENCH_COPY_FILES', 100_000)
 const STATE_DIR = process.env.HAVN_BENCH_STATE_DIR ?? '/tmp/havn-bench-bed'
 const WRITE_MD = process.argv.includes('--write-md')
 const KINDS: readonly HavnKind[] = ['first', 'second', 'check']
@@ -82,10 +86,10 @@ function sh(cmd: string, args: readonly string[], timeoutMs: number): Promise<vo
   })
 }
 
-/** Removes /etc/bench on the first `n` hosts, in parallel, so the next run is a first run. */
-async function resetHosts(bed: Bed, hosts: readonly BenchHost[], n: number): Promise<void> {
+/** Removes `path` (W5's /etc/bench by default) on the first `n` hosts, in parallel, so the next run is a first run. */
+async function resetHosts(bed: Bed, hosts: readonly BenchHost[], n: number, path = '/etc/bench'): Promise<void> {
   await mapLimit(hosts.slice(0, n) as BenchHost[], 16, async (h) => {
-    const r = await hostExec(bed, h.name, 'rm -rf /etc/bench', 60_000)
+    const r = await hostExec(bed, h.name, `rm -rf ${path}`, 60_000)
     if (r.code !== 0) throw new Error(`reset on ${h.name} failed (${r.code}): ${r.stderr.slice(-300)}`)
   })
 }
@@ -191,7 +195,7 @@ async function updateMarkdown(name: string, text: string): Promise<void> {
 
 async function main(): Promise<void> {
   const maxN = Math.max(...SIZES)
-  const bedSize = Math.max(CASES.has('sizes') ? maxN : 0, CASES.has('wan') ? WAN_HOSTS : 0, CASES.has('500') ? SCALE_HOSTS : 0)
+  const bedSize = Math.max(CASES.has('sizes') ? maxN : 0, CASES.has('wan') ? WAN_HOSTS : 0, CASES.has('500') ? SCALE_HOSTS : 0, CASES.has('copy') ? COPY_HOSTS : 0)
   const loadBefore = loadavg()[0] ?? 0
   const work = await mkdtemp(join(tmpdir(), 'havn-bench-'))
   let bed: Bed | undefined
@@ -271,19 +275,23 @@ async function main(): Promise<void> {
       texts.push({ block: 'results', text: traces.length ? `${render(result)}\n${breakdownTable(traces)}\n` : render(result) })
     }
 
-    if (CASES.has('wan') || CASES.has('500')) {
+    if (CASES.has('wan') || CASES.has('500') || CASES.has('copy')) {
       const loadAtStart = loadavg()[0] ?? 0
       const reset = (n: number) => resetHosts(upBed, hosts, n)
       const wan = CASES.has('wan')
         ? await measureWan({ hosts, n: WAN_HOSTS, delayMs: WAN_DELAY_MS, reps: REPS, work, floorJs: helpers.floor, files, reset, say })
         : undefined
       const scale = CASES.has('500') ? await measureScale({ hosts, n: SCALE_HOSTS, reps: REPS, work, floorJs: helpers.floor, files, reset, say }) : undefined
+      const copy = CASES.has('copy')
+        ? await measureCopy({ hosts, n: COPY_HOSTS, files: COPY_FILES, delayMs: WAN_DELAY_MS, reps: REPS, work, bed: files, reset: (n) => resetHosts(upBed, hosts, n, COPY_DEST), say })
+        : undefined
       const result: CasesResult = {
         date: date(),
         machine: `${machine(loadAtStart)}; bed of ${bedSize} hosts up in ${bedUpS.toFixed(1)} s`,
         reps: REPS,
         ...(wan ? { wan } : {}),
         ...(scale ? { scale } : {}),
+        ...(copy ? { copy } : {}),
       }
       raw.cases = result
       texts.push({ block: 'results:wan-scale', text: renderCases(result) })

@@ -44,9 +44,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  * Writes the WAN twins of the bench's files, every host at 127.0.0.1:<its proxy's port>: a havn
  * inventory (same names and vars, so converged hosts stay converged), a known_hosts with
  * `[127.0.0.1]:PORT` names (as havn and OpenSSH look up a port other than 22), an ssh_config
- * for 127.0.0.1 using it, and the floor's target list.
+ * for 127.0.0.1 using it, and the floor's target list. `vars` are added to the inventory's group vars.
  */
-async function writeWanTargets(dir: string, hosts: readonly BenchHost[], proxies: readonly LatencyProxy[], files: BedFiles): Promise<{ inventory: string; floorHosts: string; files: BedFiles }> {
+export async function writeWanTargets(dir: string, hosts: readonly BenchHost[], proxies: readonly LatencyProxy[], files: BedFiles, vars: Readonly<Record<string, string>> = {}): Promise<{ inventory: string; floorHosts: string; files: BedFiles }> {
   const keys = new Map<string, string>()
   for (const line of (await readFile(files.knownHosts, 'utf8')).split('\n')) {
     const [address, type, key] = line.trim().split(/\s+/)
@@ -54,7 +54,7 @@ async function writeWanTargets(dir: string, hosts: readonly BenchHost[], proxies
   }
   const inventory = join(dir, `wan-havn-${hosts.length}`)
   await mkdir(inventory, { recursive: true })
-  const inv = ['all:', '  vars:', `    app_env: ${APP_ENV}`, '  hosts:']
+  const inv = ['all:', '  vars:', `    app_env: ${APP_ENV}`, ...Object.entries(vars).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`), '  hosts:']
   const known: string[] = []
   hosts.forEach((h, i) => {
     const port = (proxies[i] as LatencyProxy).port
@@ -74,7 +74,7 @@ async function writeWanTargets(dir: string, hosts: readonly BenchHost[], proxies
 }
 
 /** Runs `work` with fresh proxy counters, then (after anything still in flight has passed) reads each host's round trips. */
-async function counted(proxies: readonly LatencyProxy[], delayMs: number, work: () => Promise<Measured & { problems?: readonly string[] }>): Promise<{ m: Measured; problems: readonly string[]; roundTrips: number[]; connections: number[] }> {
+export async function counted(proxies: readonly LatencyProxy[], delayMs: number, work: () => Promise<Measured & { problems?: readonly string[] }>): Promise<{ m: Measured; problems: readonly string[]; roundTrips: number[]; connections: number[] }> {
   for (const p of proxies) p.resetStats()
   const m = await work()
   // A server's answer to the client's last burst may still be on its way through the proxy.
@@ -82,6 +82,20 @@ async function counted(proxies: readonly LatencyProxy[], delayMs: number, work: 
   const roundTrips = proxies.map((p) => p.connections().reduce((sum, c) => sum + c.roundTrips, 0))
   const connections = proxies.map((p) => p.connections().length)
   return { m, problems: m.problems ?? [], roundTrips, connections }
+}
+
+/** A WAN row being filled: `add` takes one {@link counted} run. */
+export function countedRow(): WanRow & { add(r: Awaited<ReturnType<typeof counted>>): void } {
+  const row = { runs: [] as Measured[], problems: [] as string[], roundTrips: [] as number[][], connections: [] as number[][] }
+  return {
+    ...row,
+    add(r) {
+      row.runs.push(r.m)
+      row.problems.push(...r.problems)
+      row.roundTrips.push(r.roundTrips)
+      row.connections.push(r.connections)
+    },
+  }
 }
 
 /**
@@ -98,22 +112,16 @@ export async function measureWan(s: WanSetup): Promise<WanResult> {
     await s.reset(s.n)
     const converge = await runHavn('first', t.inventory, s.n, t.files)
     s.say(`WAN N=${s.n}, ${s.delayMs} ms each way: converging first run ${converge.wallS.toFixed(2)} s${converge.problems.length ? ` PROBLEM: ${converge.problems[0]}` : ''}`)
-    const floor = { runs: [] as Measured[], problems: [] as string[], roundTrips: [] as number[][], connections: [] as number[][] }
-    const havn = { runs: [] as Measured[], problems: [] as string[], roundTrips: [] as number[][], connections: [] as number[][] }
-    const add = (row: typeof floor, r: Awaited<ReturnType<typeof counted>>) => {
-      row.runs.push(r.m)
-      row.problems.push(...r.problems)
-      row.roundTrips.push(r.roundTrips)
-      row.connections.push(r.connections)
-    }
+    const floor = countedRow()
+    const havn = countedRow()
     for (let r = 0; r < s.reps; r++) {
       const f = await counted(proxies, s.delayMs, async () => {
         const m = await measure(process.execPath, [s.floorJs, t.floorHosts, t.files.identityFile, t.files.knownHosts], { timeoutMs: 120_000 })
         return { ...m, problems: m.code === 0 ? [] : [`floor exit ${String(m.code)}: ${m.stdout.slice(0, 300)} ${m.stderr.slice(-300)}`] }
       })
-      add(floor, f)
+      floor.add(f)
       const h = await counted(proxies, s.delayMs, () => runHavn('second', t.inventory, s.n, t.files))
-      add(havn, h)
+      havn.add(h)
       s.say(`WAN N=${s.n} rep ${r + 1}/${s.reps}: floor ${f.m.wallS.toFixed(2)} s, havn no-change ${h.m.wallS.toFixed(2)} s${h.problems.length ? ` PROBLEM: ${h.problems[0]}` : ''}`)
     }
     return { hosts: s.n, delayMs: s.delayMs, floor, havn, setupProblems: converge.problems }
