@@ -1,4 +1,4 @@
-import { shQuote } from '../connection/quote.ts'
+import { maskUrl, shQuote } from '../connection/quote.ts'
 import type { Executed } from '../engine/context.ts'
 import { defineFact } from '../engine/facts.ts'
 
@@ -25,8 +25,8 @@ export function gitEnv(sshKeyFile: string): string {
   return `GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND=${shQuote(ssh)}`
 }
 
-function fail(subject: string, res: Executed, why: string): never {
-  const err = res.stderr.trim()
+function fail(subject: string, res: Executed, why: string, url = ''): never {
+  const err = url ? res.stderr.trim().replaceAll(url, maskUrl(url)) : res.stderr.trim()
   throw new Error(`cannot read ${subject}: ${why}${res.code ? ` (exit ${res.code})` : ''}${err ? `: ${err}` : ''}`)
 }
 
@@ -70,7 +70,7 @@ export const gitRemoteRefs = defineFact({
   command: (repo: string, version: string, sshKeyFile: string) =>
     `${gitEnv(sshKeyFile)} git ls-remote -- ${shQuote(repo)} ${['HEAD', `refs/heads/${version}`, `refs/tags/${version}`, `refs/tags/${version}^{}`].map(shQuote).join(' ')}`,
   parse: (res: Executed, repo: string): Readonly<Record<string, string>> => {
-    if (res.code !== 0) fail(`the remote refs of ${repo}`, res, 'git ls-remote failed')
+    if (res.code !== 0) fail(`the remote refs of ${maskUrl(repo)}`, res, 'git ls-remote failed', repo)
     const refs: Record<string, string> = {}
     for (const line of res.stdout.split('\n')) {
       const m = /^([0-9a-f]{40,64})\t(\S+)$/.exec(line)

@@ -141,8 +141,10 @@ export function downloadStep(args: DownloadArgs): StepSpec {
       }
       // The file is there already: only attributes may differ, and nothing is fetched.
       if (want.state.kind === 'file' && want.state.sha256 === sha256) return planWrite(want)
-      if (want.state.kind === 'directory' || want.state.kind === 'other') return planWrite(want)
+      // What is there cannot become the file (planWrite says why): fail before fetching.
+      if (want.state.kind === 'directory' || want.state.kind === 'other' || want.state.kind === 'symlink') return planWrite(want)
       const via = args.via ?? 'auto'
+      if (!['host', 'controller', 'auto'].includes(via)) throw new Error(`${subject}: via must be 'host', 'controller' or 'auto', got ${JSON.stringify(via)}`)
       const tool = via === 'controller' ? undefined : await hostTool(ctx)
       if (tool !== undefined) {
         const fill = hostFill(tool, url, shown, Object.entries(headers).map(([k, v]) => `${k}: ${v}`), sha256, args.timeout, args.dest)
@@ -150,6 +152,7 @@ export function downloadStep(args: DownloadArgs): StepSpec {
         return planWrite({ ...want, fill: secretInput ? { ...fill, sensitiveStdin: true } : fill })
       }
       if (via === 'host') throw new Error(`${subject}: host ${ctx.host.name} has neither curl nor wget; install one first (packages({ names: ['curl'] })) or set via: 'controller'`)
+      if (new URL(url).protocol === 'ftp:') throw new Error(`${subject}: the controller fetches only http and https URLs; install curl or wget on host ${ctx.host.name}`)
       const source = await fetchOnController({ url, shown, headers, sha256, ...(args.timeout !== undefined ? { timeoutS: args.timeout } : {}), subject, host: ctx.host.name })
       return planWrite({ ...want, source })
     },

@@ -4,7 +4,7 @@ import type { Change } from '../engine/events.ts'
 import { predict } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
 import type { RetryKeywords } from '../engine/retry.ts'
-import { runStep, type PlanContext, type StepPlan, type StepResult, type StepSpec } from '../engine/step.ts'
+import { runStep, type PlanContext, type PlannedCommand, type StepPlan, type StepResult, type StepSpec } from '../engine/step.ts'
 import { commandsFound } from '../facts/command.ts'
 import { fileState, type FileState } from '../facts/file.ts'
 import { gitCheckout, gitEnv, gitRemoteRefs, type GitCheckout } from '../facts/git.ts'
@@ -121,7 +121,7 @@ export function gitStep(args: GitArgs): StepSpec {
       const after: GitCheckout = { kind: 'repository', head: target.sha, origin: args.repo, modified: false }
       if (!repoCheckout) {
         changes.push({ resource, action: 'create', field: 'commit', before: '(absent)', after: target.sha })
-        return { changes, commands: [cloneCommand(args, version, target, repo)], predict: predictClone(args.dest, state, after) }
+        return { changes, commands: [withRepo(args.repo, cloneCommand(args, version, target, repo))], predict: predictClone(args.dest, state, after) }
       }
       if (repoCheckout.modified && !args.force) {
         throw new Error(`${subject}: tracked files in ${args.dest} have local modifications; commit or discard them, or set force: true to discard them`)
@@ -134,16 +134,25 @@ export function gitStep(args: GitArgs): StepSpec {
         `cd ${shQuote(args.dest)} || exit 3`,
         `export ${gitEnv(args.sshKeyFile ?? '')}`,
         ...(repoCheckout.modified ? ['git reset -q --hard || exit $?'] : []),
-        ...(repoCheckout.origin !== args.repo ? [`git remote set-url origin ${shQuote(args.repo)} 2>/dev/null || git remote add origin ${shQuote(args.repo)} || exit $?`] : []),
+        ...(repoCheckout.origin !== args.repo ? [`git remote set-url origin "$r" 2>/dev/null || git remote add origin "$r" || exit $?`] : []),
         ...checkoutScript(version, target, args.depth),
       ]
       return {
         changes,
-        commands: [{ script: script.join('\n'), display: `git checkout ${version} (${target.sha.slice(0, 12)}) in ${args.dest} from ${repo}` }],
+        commands: [withRepo(args.repo, { script: script.join('\n'), display: `git checkout ${version} (${target.sha.slice(0, 12)}) in ${args.dest} from ${repo}` })],
         predict: [predict(gitCheckout, [args.dest], after)],
       }
     },
   }
+}
+
+/**
+ * A command that finds the repository's URL in `$r`: written into the script, or, when it holds
+ * credentials, read from stdin, so that a saved plan or a shown script never has them.
+ */
+function withRepo(url: string, c: { script: string; display: string }): PlannedCommand {
+  if (maskUrl(url) === url) return { ...c, script: `r=${shQuote(url)}\n${c.script}` }
+  return { ...c, script: `IFS= read -r r || exit 3\n${c.script}`, stdin: `${url}\n`, sensitiveStdin: true }
 }
 
 /**
@@ -162,7 +171,7 @@ function cloneCommand(args: GitArgs, version: string, target: Target, repo: stri
     `t="$d/${temp}$$"`,
     `trap 'rm -rf -- "$t"' EXIT`,
     `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`,
-    `git clone -q --no-checkout${deep}${branch} -- ${shQuote(args.repo)} "$t" || exit $?`,
+    `git clone -q --no-checkout${deep}${branch} -- "$r" "$t" || exit $?`,
     `cd "$t" || exit 3`,
     ...checkoutScript(version, target, args.depth),
     // An empty directory that was there keeps its owner and mode.

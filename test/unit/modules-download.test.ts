@@ -86,6 +86,12 @@ describe('download: planned on recorded facts', () => {
     await expect(planWith(downloadStep({ ...args, headers: { 'X-Token': secret('a\nb') } }), {})).rejects.toThrow('the value of header X-Token holds a line break')
   })
 
+  it('an ftp URL cannot be fetched by the controller', async () => {
+    await expect(planWith(downloadStep({ ...args, url: 'FTP://files.example/NOTES' }), { ...recorded(fileState, [DEST], ABSENT), ...bare })).rejects.toThrow(
+      `download ${DEST}: the controller fetches only http and https URLs; install curl or wget on host h1`,
+    )
+  })
+
   it('a directory at dest fails without fetching', async () => {
     await expect(planWith(downloadStep(args), recorded(fileState, [DEST], { kind: 'directory', mode: 0o755, owner: 'root', group: 'root' }))).rejects.toThrow(`${DEST} is a directory, not a file`)
   })

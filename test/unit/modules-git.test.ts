@@ -80,6 +80,16 @@ describe('git: planned on recorded facts', () => {
     expect(plan.uncertain).toBe('git is installed by an earlier step, so the commit of main is not read yet')
   })
 
+  it('a repository URL holding credentials reaches the host on stdin only', async () => {
+    const repo = 'https://bot:tok-1234@git.example/app.git'
+    const facts = { ...hasGit, ...recorded(fileState, [DEST], ABSENT), ...recorded(gitRemoteRefs, [repo, 'main', ''], { 'refs/heads/main': A }) }
+    const [cmd] = (await planWith(gitStep({ repo, dest: DEST, version: 'main' }), facts)).commands ?? []
+    expect(cmd?.display).toBe(`git clone https://***@git.example/app.git ${DEST} at main (${A.slice(0, 12)})`)
+    expect(cmd?.script).not.toContain('tok-1234')
+    expect(cmd?.stdin).toBe(`${repo}\n`)
+    expect(cmd?.sensitiveStdin).toBe(true)
+  })
+
   it('refuses a directory with files but no repository, and a version that is no ref name', async () => {
     const facts = { ...hasGit, ...recorded(fileState, [DEST], DIR), ...recorded(gitCheckout, [DEST], { kind: 'not-a-repository' }) }
     await expect(planWith(gitStep(args), facts)).rejects.toThrow(`${DEST} is a directory with files and no git repository`)
