@@ -18,6 +18,8 @@ export { authorizedKey, type AuthorizedKeyArgs } from './modules/authorized-key.
 export { command, type CommandOptions, type CommandText } from './modules/command.ts'
 export { copy, type CopyArgs } from './modules/copy.ts'
 export { cron, type CronArgs } from './modules/cron.ts'
+export { download, type DownloadArgs } from './modules/download.ts'
+export { git, type GitArgs } from './modules/git.ts'
 export { absent, directory, file, type AbsentArgs, type DirectoryArgs, type FileArgs, type Mode } from './modules/file.ts'
 export { group, type GroupArgs } from './modules/group.ts'
 export { iniSetting, line, type IniSettingArgs, type LineArgs } from './modules/line.ts'

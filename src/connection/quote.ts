@@ -114,3 +114,20 @@ export function scrubSecret(text: string, secretText: string | undefined): strin
   for (const line of new Set(secretText.split('\n').map((l) => l.trim()))) if (line.length >= 6) out = out.replaceAll(line, '***')
   return out
 }
+
+/**
+ * A URL as messages may show it: user and password as `***` (an ssh URL keeps its user, which is
+ * no credential). Text that is not a URL, such as git's `user@host:path`, comes back unchanged.
+ */
+export function maskUrl(url: string): string {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    return url
+  }
+  if (u.password === '' && (u.username === '' || u.protocol === 'ssh:')) return url
+  if (u.protocol !== 'ssh:') u.username = '***'
+  u.password = u.protocol === 'ssh:' ? '***' : ''
+  return u.toString()
+}

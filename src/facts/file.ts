@@ -22,10 +22,14 @@ export interface Ownership {
   readonly gid?: number
 }
 
+/** The size a check run predicts for a file whose bytes the host has not fetched yet. */
+export const UNKNOWN_SIZE = -1
+
 /** A regular file; `content` is set when it is valid UTF-8 of at most {@link MAX_TEXT_BYTES}. */
 export interface RegularFile extends Ownership {
   readonly kind: 'file'
   readonly mode: number
+  /** Bytes; {@link UNKNOWN_SIZE} only in a check run's prediction of a download. */
   readonly size: number
   readonly sha256: string
   readonly content?: string

@@ -29,6 +29,11 @@ export interface WriteTarget {
   readonly backup?: boolean
   /** The new content is empty: the temp file stays as created and stdin is not read. */
   readonly empty?: boolean
+  /**
+   * Shell that writes the new content into the temp file `"$t"` itself (a download on the host),
+   * in place of copying stdin there; it exits non-zero to abort, which removes the temp file.
+   */
+  readonly fill?: string
 }
 
 /** Shell that sets owner, group and then mode (chown clears setuid bits, so chmod must come last). */
@@ -66,7 +71,7 @@ export function atomicWriteScript(t: WriteTarget): ShellCommand {
     // dash runs no EXIT trap on a signal, so turn signals into exits.
     `trap 'rm -f -- "$t"' EXIT`,
     `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`,
-    ...(t.empty ? [] : [`cat > "$t" || exit 3`]),
+    ...(t.empty ? [] : [t.fill ?? `cat > "$t" || exit 3`]),
     ...attrs('"$t"', plain ? {} : t),
   ]
   if (t.validate !== undefined) {

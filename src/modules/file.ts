@@ -5,7 +5,7 @@ import type { Change } from '../engine/events.ts'
 import { predict } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
 import { runStep, type PlanContext, type PlannedCommand, type StepPlan, type StepResult, type StepSpec } from '../engine/step.ts'
-import { fileState, MAX_TEXT_BYTES, type FileState, type RegularFile } from '../facts/file.ts'
+import { fileState, MAX_TEXT_BYTES, UNKNOWN_SIZE, type FileState, type RegularFile } from '../facts/file.ts'
 import { atomicWriteScript, octal, setAttributesScript } from './atomic-write.ts'
 import type { RetryKeywords } from '../engine/retry.ts'
 
@@ -43,7 +43,7 @@ function sha256(text: string): string {
 }
 
 function summary(sha: string, size: number): string {
-  return `sha256:${sha.slice(0, 12)}… (${size} bytes)`
+  return `sha256:${sha.slice(0, 12)}… (${size === UNKNOWN_SIZE ? 'size unknown' : `${size} bytes`})`
 }
 
 /** The content as shown in a change: the text itself when small, else a summary. */
@@ -64,6 +64,8 @@ export interface WriteSpec {
   readonly content?: string
   /** Instead of `content`: a controller file, streamed to the host only when its sum differs. */
   readonly source?: SourceFile
+  /** Instead of `content` or `source`: the host makes the content itself, such as a download. */
+  readonly fill?: HostFill
   readonly sensitive?: boolean
   readonly mode?: number
   readonly owner?: string
@@ -79,6 +81,18 @@ export interface SourceFile {
   readonly size: number
   /** Its text when it is small valid UTF-8, for diffs; undefined otherwise. */
   readonly text?: string
+}
+
+/**
+ * Content the host makes itself: `script` fills the temp file `"$t"` of an atomic write (and exits
+ * non-zero unless it holds exactly `sha256`), reading `stdin`; its size is unknown until then.
+ */
+export interface HostFill {
+  readonly script: string
+  readonly display: string
+  readonly stdin: string
+  readonly sensitiveStdin?: boolean
+  readonly sha256: string
 }
 
 /**
@@ -99,13 +113,14 @@ export function planWrite(w: WriteSpec): StepPlan {
   const existing = state.kind === 'file' ? state : undefined
   const changes: Change[] = []
   const source = w.content === undefined ? w.source : undefined
-  const content = w.content ?? (source ? source.text : existing?.content)
-  const newSha = w.content !== undefined ? sha256(w.content) : source?.sha256 ?? existing?.sha256 ?? sha256('')
+  const fill = w.content === undefined && !source ? w.fill : undefined
+  const content = w.content ?? (source ? source.text : fill ? undefined : existing?.content)
+  const newSha = w.content !== undefined ? sha256(w.content) : source?.sha256 ?? fill?.sha256 ?? existing?.sha256 ?? sha256('')
   const rewrite = !existing || newSha !== existing.sha256
 
   if (state.kind === 'symlink') changes.push({ resource, action: 'update', field: 'type', before: `symlink -> ${state.target}`, after: 'file' })
   if (rewrite) {
-    const after = source ? (source.text ?? summary(source.sha256, source.size)) : shownContent(w.content ?? '')
+    const after = source ? (source.text ?? summary(source.sha256, source.size)) : fill ? summary(fill.sha256, UNKNOWN_SIZE) : shownContent(w.content ?? '')
     const change: Change = existing
       ? { resource, action: 'update', field: 'content', before: shownState(existing), after }
       : { resource, action: 'create', field: 'content', after }
@@ -131,7 +146,7 @@ export function planWrite(w: WriteSpec): StepPlan {
   const uid = keepOwner && existing?.uid !== undefined ? existing.uid : w.owner !== undefined && /^\d+$/.test(w.owner) ? Number(w.owner) : undefined
   const gid = keepGroup && existing?.gid !== undefined ? existing.gid : w.group !== undefined && /^\d+$/.test(w.group) ? Number(w.group) : undefined
   const text = w.content ?? (source ? (source.text ?? '') : existing?.content ?? '')
-  const size = w.content !== undefined ? Buffer.byteLength(w.content, 'utf8') : source?.size ?? existing?.size ?? 0
+  const size = w.content !== undefined ? Buffer.byteLength(w.content, 'utf8') : source?.size ?? (fill && rewrite ? UNKNOWN_SIZE : existing?.size ?? 0)
   const after: RegularFile = {
     kind: 'file',
     mode,
@@ -155,12 +170,13 @@ export function planWrite(w: WriteSpec): StepPlan {
           group: w.group ?? (existing ? String(existing.gid ?? existing.group) : undefined),
           validate: w.validate,
           backup: w.backup,
-          empty: source ? source.size === 0 : text === '',
+          empty: fill ? false : source ? source.size === 0 : text === '',
+          ...(fill ? { fill: fill.script } : {}),
         }),
         // A source small enough to have been read whole goes with the command (no channel of its own,
         // and the bytes are those the plan summed); a larger one is streamed from its file.
-        ...(source?.text === undefined && source ? { stdinFile: source.file } : { stdin: text }),
-        ...(sensitive ? { sensitiveStdin: true } : {}),
+        ...(fill ? { stdin: fill.stdin, display: fill.display } : source && source.text === undefined ? { stdinFile: source.file } : { stdin: text }),
+        ...(sensitive || fill?.sensitiveStdin ? { sensitiveStdin: true } : {}),
       }
     : setAttributesScript(path, {
         mode: w.mode !== undefined && w.mode !== existing?.mode ? w.mode : undefined,
