@@ -14,6 +14,7 @@ export { CommandFailedError } from './connection/errors.ts'
 export { defineInventory, type InventorySpec } from './inventory/define.ts'
 
 // Builtin modules, each named for the state it ensures.
+export { aptRepository, type AptRepositoryArgs } from './modules/apt-repository.ts'
 export { authorizedKey, type AuthorizedKeyArgs } from './modules/authorized-key.ts'
 export { command, type CommandOptions, type CommandText } from './modules/command.ts'
 export { copy, type CopyArgs } from './modules/copy.ts'
