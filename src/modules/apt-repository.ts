@@ -28,9 +28,9 @@ export interface AptRepositoryArgs extends RetryKeywords {
   readonly name: string
   /** Where the repository is (`https://…`, `file:/srv/repo`); on dnf hosts its baseurl. Required unless absent. */
   readonly uris?: string | readonly string[]
-  /** apt suites (`bookworm`, or `./` for a flat repository). Required on apt unless absent. */
+  /** apt suites (`bookworm`, or `./` for a flat repository). Required on apt unless absent; dnf has none. */
   readonly suites?: string | readonly string[]
-  /** apt components (`main`); required unless every suite ends with `/`. */
+  /** apt components (`main`); required unless every suite ends with `/`. apt only, as are types and architectures. */
   readonly components?: string | readonly string[]
   /** apt `Types`; default `deb`. */
   readonly types?: readonly ('deb' | 'deb-src')[]
