@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
@@ -59,6 +59,7 @@ const repo = signedRepository(good.home)
 afterAll(() => {
   // The agents gpg started for the throwaway homes.
   for (const home of gnupgHomes) execFileSync('gpgconf', ['--kill', 'all'], { env: { ...process.env, GNUPGHOME: home } })
+  rmSync(work, { recursive: true, force: true })
 })
 
 describe.each(bedHosts(bed, ROLE_HOSTS.aptRepository).map((h) => ({ host: h.name, kind: h.kind })))('aptRepository on $kind ($host)', ({ host, kind }) => {

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { factKey } from '../../src/engine/facts.ts'
 import { fileState, type FileState } from '../../src/facts/file.ts'
 import { osInfo, type OsInfo } from '../../src/facts/os.ts'
@@ -32,6 +32,10 @@ Components: main contrib
 Architectures: amd64
 Signed-By: ${ASC}
 `
+/** Scratch space for controller key files and the guard's runs; removed at the end. */
+const scratch = mkdtempSync(join(tmpdir(), 'havn-aptrepo-'))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+
 const apt = (files: Record<string, FileState>, os: OsInfo = BOOKWORM, pending: string[] = []): RecordedFacts => ({
   ...recorded(osInfo, [], os),
   ...recorded(pendingSources, [], pending),
@@ -82,7 +86,7 @@ describe('aptRepository on apt: planning from recorded facts', () => {
   })
 
   it('takes a binary key file from the controller as .gpg, streamed, and removes the .asc it replaces', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'havn-aptrepo-'))
+    const dir = mkdtempSync(join(scratch, 'k-'))
     const bytes = Buffer.from([0x98, 0x33, 0x04, 0x6b, 0x15, 0x7b, 0xf2, 0x16, 0x09, 0x2b])
     writeFileSync(join(dir, 'vendor.gpg'), bytes)
     const { key: _key, ...rest } = ARGS
@@ -136,7 +140,7 @@ describe('aptRepository on dnf: planning from recorded facts', () => {
     expect(plain.commands?.map((c) => c.display)).toEqual([`write ${REPO}`])
     const gone = await planWith(aptRepositoryStep({ name: 'vendor', state: 'absent' }), apt({ [REPO]: file('x'), [RPMKEY]: file(KEY) }, FEDORA))
     expect(gone.commands?.map((c) => c.display)).toEqual([`remove ${REPO}`, `remove ${RPMKEY}`])
-    const dir = mkdtempSync(join(tmpdir(), 'havn-aptrepo-'))
+    const dir = mkdtempSync(join(scratch, 'k-'))
     writeFileSync(join(dir, 'k.gpg'), Buffer.from([0x98, 0x33, 0x04]))
     await expect(planWith(aptRepositoryStep({ name: 'vendor', uris: 'https://a', keyFile: join(dir, 'k.gpg') }), apt({}, FEDORA))).rejects.toThrow(/dnf needs an armored key/)
   })
@@ -145,7 +149,7 @@ describe('aptRepository on dnf: planning from recorded facts', () => {
 describe('aptRepository: the guarded index fetch (run by sh)', () => {
   /** Runs save, a change of the files, and the fetch (`refresh`) in a scratch directory; returns the exit code and stderr. */
   const scenario = (refresh: string, before: Record<string, string>) => {
-    const dir = mkdtempSync(join(tmpdir(), 'havn-guard-'))
+    const dir = mkdtempSync(join(scratch, 'guard-'))
     const paths = ['x.sources', 'x.asc', 'x.gpg'].map((n) => join(dir, n))
     for (const [n, text] of Object.entries(before)) writeFileSync(join(dir, n), text)
     const guard = guardedRefresh('x', paths, { script: refresh, display: 'fetch' })
