@@ -84,6 +84,18 @@ export const pendingInstalls = defineFact({
   parse: (): readonly string[] => [],
 })
 
+/**
+ * Package repositories (by name) that an earlier step of this run adds or changes, together with
+ * the index refresh that makes their packages known, but that the host does not have yet. Like
+ * {@link pendingInstalls}, a host never has any; a check run's predictions fill it in, so a later
+ * install from such a repository is planned instead of refused as unknown.
+ */
+export const pendingSources = defineFact({
+  name: 'packages.pendingSources',
+  command: () => ':',
+  parse: (): readonly string[] => [],
+})
+
 /** Parses the output of {@link packagesCommand}. */
 export function parsePackagesState(stdout: string, names: readonly string[]): PackagesState {
   const lines = stdout.split('\n')

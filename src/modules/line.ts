@@ -19,13 +19,14 @@ export function compileRegexp(pattern: string): RegExp {
 }
 
 /** Text as lines without their terminators, and whether the last one had a newline. */
-function splitLines(text: string): { lines: string[]; finalNewline: boolean } {
+export function splitLines(text: string): { lines: string[]; finalNewline: boolean } {
   if (text === '') return { lines: [], finalNewline: true }
   const finalNewline = text.endsWith('\n')
   return { lines: (finalNewline ? text.slice(0, -1) : text).split('\n'), finalNewline }
 }
 
-function joinLines(lines: readonly string[], finalNewline: boolean): string {
+/** The inverse of {@link splitLines}. */
+export function joinLines(lines: readonly string[], finalNewline: boolean): string {
   return lines.length === 0 ? '' : lines.join('\n') + (finalNewline ? '\n' : '')
 }
 

@@ -3,7 +3,7 @@ import type { Change } from '../engine/events.ts'
 import { predict, type Prediction } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
 import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
-import { assertPackageNames, packagesState, pendingInstalls, type PackagesState, type PackageStatus } from '../facts/packages.ts'
+import { assertPackageNames, packagesState, pendingInstalls, pendingSources, type PackagesState, type PackageStatus } from '../facts/packages.ts'
 import type { RetryKeywords } from '../engine/retry.ts'
 
 /** Arguments of {@link packages}. */
@@ -147,7 +147,11 @@ export function packagesStep(args: PackagesArgs): StepSpec {
             changes.push({ resource: `package:${n}`, action: 'update', field: 'version', before: s.installed, after: s.candidate })
           }
         }
-        if (unknown.length) {
+        // A repository an earlier step adds (and refreshes the index for) may bring them: that install cannot be known before it.
+        const sources = unknown.length ? await ctx.fact(pendingSources) : []
+        if (unknown.length && sources.length) {
+          uncertain = `package(s) ${unknown.join(', ')} not in apt's index yet; repository ${sources.join(', ')}, added earlier in this run, may provide them`
+        } else if (unknown.length) {
           throw new Error(
             `host ${ctx.host.name}: package(s) ${unknown.join(', ')} not available from apt (no installation candidate); check the name, or set updateCache: true`,
           )

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CommandFailedError } from '../../src/connection/errors.ts'
 import type { Executed, Remote, RemoteExecOptions } from '../../src/engine/context.ts'
 import { factKey } from '../../src/engine/facts.ts'
-import { packagesState, parsePackagesState, type PackagesState, pendingInstalls } from '../../src/facts/packages.ts'
+import { packagesState, parsePackagesState, type PackagesState, pendingInstalls, pendingSources } from '../../src/facts/packages.ts'
 import { packagesStep, retryOnAptLock } from '../../src/modules/packages.ts'
 import { installFakeCommands, remoteWithFakes } from '../support/local-remote.ts'
 import { applyPlan, planWith, recorded } from '../support/plan-with.ts'
@@ -37,7 +37,11 @@ function scripted(results: Executed[]): Remote & { calls: { script: string; opts
   }
 }
 
-const facts = (names: string[], latest: boolean, v: PackagesState, pending: string[] = []) => ({ ...recorded(packagesState, [names, latest], v), ...recorded(pendingInstalls, [], pending) })
+const facts = (names: string[], latest: boolean, v: PackagesState, pending: string[] = [], sources: string[] = []) => ({
+  ...recorded(packagesState, [names, latest], v),
+  ...recorded(pendingInstalls, [], pending),
+  ...recorded(pendingSources, [], sources),
+})
 
 describe('packages on apt', () => {
   it('changes nothing when every package is installed (one fact read, no apply)', async () => {
@@ -90,6 +94,13 @@ describe('packages on apt', () => {
     const remote = scripted([])
     await applyPlan(plan, remote)
     expect(remote.calls[0]?.script).toMatch(/\( export DEBIAN_FRONTEND=noninteractive\napt-get update -q \|\| exit \$\?\napt-get install .* -- 'haproxyy'\n  \) 2>/)
+  })
+
+  it('plans an unknown package as uncertain when a repository added earlier in a check run may bring it', async () => {
+    const plan = await planWith(packagesStep({ names: ['haproxyy'] }), facts(['haproxyy'], false, typo, [], ['vendor']))
+    expect(plan.changes).toEqual([{ resource: 'package:haproxyy', action: 'create', field: 'version', before: '(absent)', after: 'latest' }])
+    expect(plan.uncertain).toBe("package(s) haproxyy not in apt's index yet; repository vendor, added earlier in this run, may provide them")
+    expect(plan.commands?.[0]?.display).toBe('apt-get install haproxyy')
   })
 
   it('upgrades to the candidate with latest, and is a no-op when the candidate is installed', async () => {
