@@ -25,6 +25,7 @@ export { packages, type PackagesArgs } from './modules/packages.ts'
 export { service, type ServiceArgs } from './modules/service.ts'
 export { sysctl, type SysctlArgs } from './modules/sysctl.ts'
 export { systemdUnit, type SystemdUnitArgs } from './modules/systemd-unit.ts'
+export { template, type TemplateArgs, type TemplateValue } from './modules/template.ts'
 export { user, type UserArgs } from './modules/user.ts'
 
 // Facts roles commonly read through `host.fact(...)`.

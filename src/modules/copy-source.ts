@@ -16,10 +16,10 @@ export type Source =
   | { readonly kind: 'file'; readonly file: SourceEntry }
   | { readonly kind: 'directory'; readonly mode: number; readonly dirs: ReadonlyMap<string, number>; readonly files: ReadonlyMap<string, SourceEntry> }
 
-/** An absolute controller path from a path or a `file:` URL (`new URL('./files/app', import.meta.url)`). */
-export function sourcePath(src: string | URL): string {
+/** An absolute controller path from a path or a `file:` URL (`new URL('./files/app', import.meta.url)`); `module` names the caller in the error. */
+export function sourcePath(src: string | URL, module = 'copy'): string {
   const path = src instanceof URL ? fileURLToPath(src) : src
-  if (!path.startsWith('/')) throw new Error(`copy: src must be an absolute path or a file: URL (new URL('./files/x', import.meta.url)), got ${JSON.stringify(path)}`)
+  if (!path.startsWith('/')) throw new Error(`${module}: src must be an absolute path or a file: URL (new URL('./files/x', import.meta.url)), got ${JSON.stringify(path)}`)
   return path
 }
 
