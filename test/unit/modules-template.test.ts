@@ -1,21 +1,19 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { secret } from '../../src/connection/quote.ts'
 import { fileState, parseFileState } from '../../src/facts/file.ts'
 import { renderJinja } from '../../src/modules/jinja.ts'
 import { templateStep } from '../../src/modules/template.ts'
 import { planWith, recorded } from '../support/plan-with.ts'
+import { tempDirs } from '../support/temp-dirs.ts'
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/templates/${name}`, import.meta.url))
-const dir = mkdtempSync(join(tmpdir(), 'havn-template-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
-let n = 0
+const fresh = tempDirs('havn-template-')
 /** A template written for one case. */
 function tpl(text: string): string {
-  const path = join(dir, `t${n++}.j2`)
+  const path = join(fresh(), 't.j2')
   writeFileSync(path, text)
   return path
 }
@@ -134,6 +132,6 @@ describe('template (recorded file facts)', () => {
   it('fails before reading the host when the template cannot be rendered, and refuses a relative src', async () => {
     await expect(planWith(templateStep({ src: motd, dest: '/etc/motd', vars: { host: 'x', admins: [] } }), {})).rejects.toThrow(`template ${motd}, line 5: 'contact.email' is undefined`)
     await expect(planWith(templateStep({ src: 'templates/motd.j2', dest: '/etc/motd' }), {})).rejects.toThrow('template: src must be an absolute path')
-    await expect(planWith(templateStep({ src: join(dir, 'none.j2'), dest: '/etc/motd' }), {})).rejects.toThrow(/^template .*none\.j2: template not found/)
+    await expect(planWith(templateStep({ src: join(fresh(), 'none.j2'), dest: '/etc/motd' }), {})).rejects.toThrow(/^template .*none\.j2: template not found/)
   })
 })
