@@ -60,6 +60,24 @@ server {
     expect(renderJinja(fixture('nginx-site.conf.j2'), { ...vars, tls_enabled: false, extra_directives: [], workers: 8 })).toContain('    # tls off\n    add_header')
   })
 
+  it('follows Python where JavaScript differs (truth, printing, %, methods, dict iteration), byte for byte as Jinja2 3.1 with Ansible\'s finalize', () => {
+    const vars = { empty_list: [], empty_dict: {}, names: ['ann', 'bob'], enabled: true, disabled: false, nothing: null, settings: { a: 1, b: 'two' }, host: 'db1', port: 5432, csv: 'x,y,z' }
+    expect(renderJinja(fixture('python-semantics.j2'), vars)).toBe(`empty values are false
+fallback 2 yes
+True False  ['ann', 'bob'] {'a': 1, 'b': 'two'}
+true ['ann', 'bob'] ['x']
+a=1
+b=two
+db1:5432 db1   | db1:5432 2 -----
+x y z z pad True ann, bob
+True ["ann", "bob"] {
+    "a": 1,
+    "b": "two"
+}
+`)
+    expect(() => renderJinja(tpl('a\n{% for x in xs if x %}{{ x }}{% endfor %}'), { xs: [1] })).toThrow(/line 2: loop filters \(for x in xs if …\) are not supported/)
+  })
+
   it('does not escape HTML, trims the newline after block and comment tags, and keeps the template\'s trailing newlines', () => {
     expect(renderJinja(tpl('a {{ x }} b\n'), { x: '<a href="x">&</a>' })).toBe('a <a href="x">&</a> b\n')
     expect(renderJinja(tpl('a\n{# note #}\nb\n'), {})).toBe('a\nb\n')
