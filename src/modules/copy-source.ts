@@ -43,13 +43,14 @@ async function entry(file: string, size: number, mode: number): Promise<SourceEn
 /**
  * Reads a source file or tree (symlinks followed, as Ansible's copy does). Throws naming the path
  * for what cannot be copied: a missing source, a device, socket or fifo, a name holding a newline.
+ * `module` names the caller in the error.
  */
-export async function readSource(root: string): Promise<Source> {
+export async function readSource(root: string, module = 'copy'): Promise<Source> {
   const top = await stat(root).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`copy: cannot read ${root} on the controller: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`)
+    throw new Error(`${module}: cannot read ${root} on the controller: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`)
   })
   if (top.isFile()) return { kind: 'file', file: await entry(root, top.size, top.mode & 0o7777) }
-  if (!top.isDirectory()) throw new Error(`copy: ${root} is neither a file nor a directory`)
+  if (!top.isDirectory()) throw new Error(`${module}: ${root} is neither a file nor a directory`)
   const dirs = new Map<string, number>()
   const files = new Map<string, SourceEntry>()
   const walk = async (rel: string): Promise<void> => {

@@ -133,7 +133,7 @@ export function unarchiveStep(args: UnarchiveArgs): StepSpec {
           missing.push(`the archive ${src} does not exist on the host`)
         } else throw new Error(`unarchive ${args.dest}: ${src} on the host is not a regular file`)
       } else {
-        const source = await readSource(src)
+        const source = await readSource(src, 'unarchive')
         if (source.kind !== 'file') throw new Error(`unarchive ${args.dest}: ${src} is a directory, not an archive`)
         sha256 = source.file.sha256
         local = source.file.file
@@ -143,7 +143,8 @@ export function unarchiveStep(args: UnarchiveArgs): StepSpec {
       }
 
       const destState = await readFileState(ctx, args.dest)
-      if (destState.kind !== 'directory' && destState.kind !== 'absent') throw new Error(`unarchive ${args.dest}: the host has a ${destState.kind} there, not a directory`)
+      // A symlink (/opt/app -> app-1.2) is taken as the directory it points to; the script checks it is one.
+      if (destState.kind === 'file' || destState.kind === 'other') throw new Error(`unarchive ${args.dest}: the host has a ${destState.kind === 'file' ? 'file' : 'special file'} there, not a directory`)
       const create = destState.kind === 'absent'
       if (create && !args.createDest) missing.push(`directory ${args.dest} does not exist; create it first or set createDest`)
       const marker = markerPath(args.dest, name)

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { commandSucceeds } from '../../src/facts/command.ts'
@@ -89,6 +89,9 @@ describe('unarchive (recorded facts)', () => {
     await expect(planWith(unarchiveStep({ src: '/tmp/a.zip', remoteSrc: true, dest: '/srv/app', stripComponents: 1 }), {})).rejects.toThrow('unarchive /srv/app: stripComponents applies to tar archives only')
     await expect(planWith(unarchiveStep({ src: archive, dest: '/srv/app', mode: '644; rm' }), {})).rejects.toThrow("unarchive /srv/app: mode '644; rm' is neither octal")
     await expect(planWith(unarchiveStep({ src: 'app.tar.gz', dest: '/srv/app' }), {})).rejects.toThrow('unarchive: src must be an absolute path')
+    await expect(planWith(unarchiveStep({ src: '/nonexistent/app.tar.gz', dest: '/srv/app' }), {})).rejects.toThrow('unarchive: cannot read /nonexistent/app.tar.gz on the controller: no such file or directory')
+    const file = parseFileState({ code: 0, stdout: 'file 644 0 0 0 root root\ncontent\n', stderr: '' }, '/srv/app')
+    await expect(planWith(unarchiveStep({ src: archive, dest: '/srv/app' }), recorded(fileState, ['/srv/app'], file))).rejects.toThrow('unarchive /srv/app: the host has a file there, not a directory')
   })
 })
 
@@ -118,10 +121,12 @@ describe('unarchive: applied for real in a temp dir', () => {
     expect(readFileSync(join(dest, 'conf', 'local.conf'), 'utf8')).toBe('mine\n')
   })
 
-  it('extracts a zip already on the host', async () => {
-    const dest = fresh()
+  it('extracts a zip already on the host, through a symlink to the directory', async () => {
+    const real = fresh()
+    const dest = join(fresh(), 'current')
+    symlinkSync(real, dest)
     await converge({ src: pack('zip'), dest, remoteSrc: true })
-    expect(readFileSync(join(dest, 'app-1.0', 'conf', 'app.conf'), 'utf8')).toBe('port = 8080\n')
+    expect(readFileSync(join(real, 'app-1.0', 'conf', 'app.conf'), 'utf8')).toBe('port = 8080\n')
   })
 
   it('writes no marker when the extraction fails, so the next run tries again', async () => {
