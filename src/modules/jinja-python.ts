@@ -8,6 +8,7 @@ import { stringify as toYaml } from 'yaml'
  * negative indexes, string methods, iterating a dict, and the filters and tests nunjucks lacks.
  */
 
+type Fn = (...args: unknown[]) => unknown
 type Kwargs = { readonly __keywords?: true; readonly [k: string]: unknown }
 const isKwargs = (v: unknown): v is Kwargs => typeof v === 'object' && v !== null && (v as Kwargs).__keywords === true
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v))
@@ -114,7 +115,19 @@ const STRING_METHODS: Record<string, (s: string, ...args: unknown[]) => unknown>
   isdigit: (s) => /^\d+$/.test(s),
 }
 
-type Filter = (this: { env: nunjucks.Environment }, value: unknown, ...args: unknown[]) => unknown
+type Filter = (this: { env: nunjucks.Environment & { getTest(name: string): Fn } }, value: unknown, ...args: unknown[]) => unknown
+
+/** An attribute of a value by dotted path (`user.home`), as Jinja's attribute filters take it. */
+const attribute = (x: unknown, path: unknown): unknown => String(path).split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | null | undefined)?.[k], x)
+
+/** Jinja's `selectattr`/`rejectattr`: an attribute tried by a test with its arguments, or for truth. */
+function byAttribute(keep: boolean): Filter {
+  return function (items, attr, test, ...args) {
+    const get = (x: unknown) => attribute(x, attr)
+    const passes = (x: unknown) => (test === undefined ? truthy(get(x)) : Boolean(this.env.getTest(String(test))(get(x), ...args)))
+    return list(items).filter((x) => passes(x) === keep)
+  }
+}
 
 /** Jinja builtins and Ansible filters that nunjucks does not have (or has with JavaScript's semantics). */
 export const FILTERS: Record<string, Filter> = {
@@ -129,6 +142,16 @@ export const FILTERS: Record<string, Filter> = {
     const filter = this.env.getFilter(String(name))
     return list(items).map((x) => filter.call(this, x, ...rest))
   },
+  // Jinja gives 0 for what is no number; nunjucks gives undefined, which would fail the output.
+  int: (v, fallback = 0, base = 10) => (Number.isNaN(parseInt(String(v), Number(base))) ? fallback : parseInt(String(v), Number(base))),
+  float: (v, fallback = 0) => (Number.isNaN(parseFloat(String(v))) ? fallback : parseFloat(String(v))),
+  sum(items, ...args) {
+    const kw = args.find(isKwargs)
+    const [attr = kw?.attribute, start = kw?.start ?? 0] = args.filter((a) => !isKwargs(a))
+    return list(items).reduce<number>((total, x) => total + Number(attr === undefined ? x : attribute(x, attr)), Number(start))
+  },
+  selectattr: byAttribute(true),
+  rejectattr: byAttribute(false),
   count: (v) => (Array.isArray(v) || typeof v === 'string' ? v.length : isPlain(v) ? Object.keys(v).length : 0),
   unique: (v) => [...new Set(list(v))],
   flatten: (v) => list(v).flat(Infinity),
@@ -165,6 +188,7 @@ export const FILTERS: Record<string, Filter> = {
 /** Jinja and Ansible tests that nunjucks lacks. */
 export const TESTS: Record<string, (v: unknown, ...args: unknown[]) => boolean> = {
   none: (v) => v === null,
+  in: (v, seq) => (Array.isArray(seq) ? seq.includes(v) : typeof seq === 'string' ? seq.includes(String(v)) : isPlain(seq) && Object.hasOwn(seq, String(v))),
   boolean: (v) => typeof v === 'boolean',
   match: (v, pattern) => new RegExp(`^(?:${String(pattern)})`).test(String(v)),
   search: (v, pattern) => new RegExp(String(pattern)).test(String(v)),
@@ -190,7 +214,6 @@ interface CompilerProto {
   fail(message: string, lineno: number, colno: number): never
   [method: string]: unknown
 }
-type Fn = (...args: unknown[]) => unknown
 interface Internals {
   runtime: Record<string, unknown> & { suppressValue: Fn; memberLookup: Fn }
   lib: { TemplateError: new (message: string, lineno: number, colno: number) => Error }

@@ -17,8 +17,12 @@ let installed = false
 /**
  * Jinja's trim_blocks also drops the newline after a comment, nunjucks' only after a block tag:
  * the newline moves inside the comment, so line numbers stay right. Raw blocks are left alone.
+ * Refuses what nunjucks would misparse into a meaningless error.
  */
 function trimCommentNewlines(src: string): string {
+  // nunjucks cannot parse an attribute assignment, and fails with a TypeError that names nothing.
+  const ns = /\{%-?\s*set\s+[A-Za-z_]\w*\.\w+/.exec(src)
+  if (ns) throw new Error(`line ${src.slice(0, ns.index).split('\n').length}: {% set ns.attr = … %} (namespace()) is not supported; a {% set %} inside a loop is seen after it here`)
   return src.replace(/\{%-?\s*raw\s*-?%\}[\s\S]*?\{%-?\s*endraw\s*-?%\}|\{#[\s\S]*?#\}\r?\n/g, (m) => {
     if (!m.startsWith('{#') || m.endsWith('-#}\n')) return m
     const nl = m.endsWith('\r\n') ? '\r\n' : '\n'
@@ -92,6 +96,8 @@ function templateError(path: string, message: string): string {
   const [head, where = path, line, column] = last
   const what = message.slice((last.index ?? 0) + head.length).replace(/^Error: /, '').trim()
   const file = where === 'unknown path' ? path : where
+  const own = /^line (\d+): ([\s\S]*)$/.exec(what)
+  if (own) return `template ${file}, line ${own[1]}: ${own[2]}`
   const at = line ? `, line ${line}` : ''
   if (what.startsWith('attempted to output null or undefined value') && line && column) {
     const expr = expressionAt(file, Number(line), Number(column))

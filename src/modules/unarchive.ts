@@ -17,7 +17,7 @@ export interface UnarchiveArgs extends RetryKeywords {
    * The archive: on the controller an absolute path or a `file:` URL (streamed to the host), or
    * with `remoteSrc` an absolute path on the host. A name ending in `.zip` is a zip (needs
    * `unzip` on the host); anything else is a tar, plain or compressed as the host's tar detects
-   * it (gzip always; xz, bzip2, zstd when their tools are installed).
+   * it (gzip always; `.tar.xz`, `.tar.bz2`, `.tar.zst` need xz, bzip2, zstd there).
    */
   readonly src: string | URL
   /** The directory the archive's content goes into; it must exist unless `createDest`. */
@@ -44,6 +44,14 @@ export interface UnarchiveArgs extends RetryKeywords {
 export function markerPath(dest: string, archiveName: string): string {
   return `${dest}/.havn-unarchive-${archiveName.replace(/[^A-Za-z0-9._-]/g, '_')}`
 }
+
+/** The program (and its Debian package) an archive needs on the host beyond tar and gzip, by its name. */
+const TOOLS = [
+  { name: /\.zip$/i, command: 'unzip', pkg: 'unzip' },
+  { name: /\.(tar\.xz|txz)$/i, command: 'xz', pkg: 'xz-utils' },
+  { name: /\.(tar\.bz2|tbz2?)$/i, command: 'bzip2', pkg: 'bzip2' },
+  { name: /\.(tar\.zst|tzst)$/i, command: 'zstd', pkg: 'zstd' },
+] as const
 
 const MODE = /^(?:0?[0-7]{3,4}|[ugoa]*[-+=][rwxXst]*(?:,[ugoa]*[-+=][rwxXst]*)*)$/
 
@@ -138,8 +146,9 @@ export function unarchiveStep(args: UnarchiveArgs): StepSpec {
         sha256 = source.file.sha256
         local = source.file.file
       }
-      if (zip && !(await ctx.fact(commandSucceeds, 'command -v unzip >/dev/null 2>&1'))) {
-        missing.push(`unzip is not installed on the host; install the package unzip first (packages({ names: ['unzip'] }))`)
+      const tool = TOOLS.find((t) => t.name.test(name))
+      if (tool && !(await ctx.fact(commandSucceeds, `command -v ${tool.command} >/dev/null 2>&1`))) {
+        missing.push(`${tool.command} is not installed on the host; install the package ${tool.pkg} first (packages({ names: ['${tool.pkg}'] }))`)
       }
 
       const destState = await readFileState(ctx, args.dest)

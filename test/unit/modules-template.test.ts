@@ -93,6 +93,8 @@ True ["ann", "bob"] {
     expect(render("{{ missing | default('y') }} {{ s | trim | upper }} {{ dup | unique | join(',') }}")).toBe('y X 1,2')
     expect(render("{{ users | map(attribute='name') | map('upper') | join('+') }} {{ '%s:%d' | format(cfg.host, cfg.port) }}")).toBe('ANN+BOB h:80')
     expect(render('{% for k, v in cfg.items() %}{{ k }}={{ v }};{% endfor %} {% for k, v in cfg | dictsort %}{{ k }};{% endfor %}')).toBe('port=80;host=h; host;port;')
+    expect(render("{{ users | selectattr('name', 'equalto', 'bob') | map(attribute='name') | list }} {{ users | rejectattr('name', 'in', ['ann']) | list | length }} {{ 'x' | int }} {{ dup | sum(start=10) }}")).toBe("['bob'] 1 0 14")
+    expect(() => render('{% set ns = namespace(n=0) %}\n{% set ns.n = 1 %}')).toThrow(/, line 2: \{% set ns\.attr = … %\} \(namespace\(\)\) is not supported/)
     expect(render("{{ cfg | to_json }} {{ flag | bool }} {{ 'abc' | regex_replace('b(c)', 'X\\\\1') }} {{ x is defined }}")).toBe('{"port": 80, "host": "h"} True aXc False')
   })
 

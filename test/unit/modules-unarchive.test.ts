@@ -13,7 +13,7 @@ import { tempDirs } from '../support/temp-dirs.ts'
 const fresh = tempDirs('havn-unarchive-')
 
 /** A tree `app-1.0/{bin/run, conf/app.conf}` packed with the controller's tar or zip; returns the archive. */
-function pack(kind: 'tar.gz' | 'zip', conf = 'port = 8080\n'): string {
+function pack(kind: 'tar' | 'tar.gz' | 'tar.xz' | 'tar.bz2' | 'zip', conf = 'port = 8080\n'): string {
   const dir = fresh()
   mkdirSync(join(dir, 'app-1.0', 'bin'), { recursive: true })
   mkdirSync(join(dir, 'app-1.0', 'conf'))
@@ -21,7 +21,7 @@ function pack(kind: 'tar.gz' | 'zip', conf = 'port = 8080\n'): string {
   writeFileSync(join(dir, 'app-1.0', 'conf', 'app.conf'), conf)
   const out = join(dir, `app.${kind}`)
   if (kind === 'zip') execFileSync('zip', ['-qr', out, 'app-1.0'], { cwd: dir })
-  else execFileSync('tar', ['-czf', out, 'app-1.0'], { cwd: dir })
+  else execFileSync('tar', ['-caf', out, 'app-1.0'], { cwd: dir })
   return out
 }
 const sum = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
@@ -69,7 +69,7 @@ describe('unarchive (recorded facts)', () => {
     expect(noCreate.missing).toBe('unarchive /srv/app: directory /srv/app does not exist; create it first or set createDest')
   })
 
-  it('reads a remote archive\'s sum from the host, and a zip needs unzip there', async () => {
+  it('reads a remote archive\'s sum from the host; a zip needs unzip there, a .tar.xz xz', async () => {
     const bigSum = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
     const remote = parseFileState({ code: 0, stdout: `file 644 0 0 9000000 root root\n${bigSum}  -\n`, stderr: '' }, '/tmp/app.zip')
     const zipMarker = markerPath('/srv/app', 'app.zip')
@@ -81,6 +81,9 @@ describe('unarchive (recorded facts)', () => {
     expect(withUnzip.commands?.[0]?.stdinFile).toBeUndefined()
     const without = await planWith(unarchiveStep({ src: '/tmp/app.zip', remoteSrc: true, dest: '/srv/app' }), { ...base, ...recorded(commandSucceeds, ['command -v unzip >/dev/null 2>&1'], false) })
     expect(without.missing).toBe("unarchive /srv/app: unzip is not installed on the host; install the package unzip first (packages({ names: ['unzip'] }))")
+    const xz = parseFileState({ code: 0, stdout: `file 644 0 0 9000000 root root\n${bigSum}  -\n`, stderr: '' }, '/tmp/app.tar.xz')
+    const noXz = await planWith(unarchiveStep({ src: '/tmp/app.tar.xz', remoteSrc: true, dest: '/srv/app' }), { ...base, ...recorded(fileState, ['/tmp/app.tar.xz'], xz), ...recorded(fileState, [markerPath('/srv/app', 'app.tar.xz')], ABSENT), ...recorded(commandSucceeds, ['command -v xz >/dev/null 2>&1'], false) })
+    expect(noXz.missing).toBe("unarchive /srv/app: xz is not installed on the host; install the package xz-utils first (packages({ names: ['xz-utils'] }))")
     const gone = await planWith(unarchiveStep({ src: '/tmp/app.tar', remoteSrc: true, dest: '/srv/app' }), { ...base, ...recorded(fileState, ['/tmp/app.tar'], ABSENT), ...recorded(fileState, [markerPath('/srv/app', 'app.tar')], ABSENT) })
     expect(gone.missing).toBe('unarchive /srv/app: the archive /tmp/app.tar does not exist on the host')
   })
@@ -127,6 +130,12 @@ describe('unarchive: applied for real in a temp dir', () => {
     symlinkSync(real, dest)
     await converge({ src: pack('zip'), dest, remoteSrc: true })
     expect(readFileSync(join(real, 'app-1.0', 'conf', 'app.conf'), 'utf8')).toBe('port = 8080\n')
+  })
+
+  it.each(['tar', 'tar.xz', 'tar.bz2'] as const)('extracts a .%s, the compression found by tar', async (kind) => {
+    const dest = fresh()
+    await converge({ src: pack(kind), dest, stripComponents: 1 })
+    expect(readFileSync(join(dest, 'conf', 'app.conf'), 'utf8')).toBe('port = 8080\n')
   })
 
   it('writes no marker when the extraction fails, so the next run tries again', async () => {
