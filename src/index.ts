@@ -29,6 +29,8 @@ export { packages, type PackagesArgs } from './modules/packages.ts'
 export { service, type ServiceArgs } from './modules/service.ts'
 export { sysctl, type SysctlArgs } from './modules/sysctl.ts'
 export { systemdUnit, type SystemdUnitArgs } from './modules/systemd-unit.ts'
+export { template, type TemplateArgs, type TemplateValue } from './modules/template.ts'
+export { unarchive, type UnarchiveArgs } from './modules/unarchive.ts'
 export { user, type UserArgs } from './modules/user.ts'
 
 // Facts roles commonly read through `host.fact(...)`.

@@ -17,10 +17,10 @@ export type Source =
   | { readonly kind: 'file'; readonly file: SourceEntry }
   | { readonly kind: 'directory'; readonly mode: number; readonly dirs: ReadonlyMap<string, number>; readonly files: ReadonlyMap<string, SourceEntry> }
 
-/** An absolute controller path from a path or a `file:` URL (`new URL('./files/app', import.meta.url)`). */
-export function sourcePath(src: string | URL): string {
+/** An absolute controller path from a path or a `file:` URL (`new URL('./files/app', import.meta.url)`); `module` names the caller in the error. */
+export function sourcePath(src: string | URL, module = 'copy'): string {
   const path = src instanceof URL ? fileURLToPath(src) : src
-  if (!path.startsWith('/')) throw new Error(`copy: src must be an absolute path or a file: URL (new URL('./files/x', import.meta.url)), got ${JSON.stringify(path)}`)
+  if (!path.startsWith('/')) throw new Error(`${module}: src must be an absolute path or a file: URL (new URL('./files/x', import.meta.url)), got ${JSON.stringify(path)}`)
   return path
 }
 
@@ -57,20 +57,21 @@ async function readEntry(file: string, size: number, mode: number): Promise<Sour
 /**
  * Reads a source file or tree (symlinks followed, as Ansible's copy does). Throws naming the path
  * for what cannot be copied: a missing source, a device, socket or fifo, a name holding a newline.
+ * `module` names the caller in the error.
  */
-export async function readSource(root: string): Promise<Source> {
+export async function readSource(root: string, module = 'copy'): Promise<Source> {
   const top = await stat(root).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`copy: cannot read ${root} on the controller: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`)
+    throw new Error(`${module}: cannot read ${root} on the controller: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`)
   })
   if (top.isFile()) return { kind: 'file', file: await entry(root, top) }
-  if (!top.isDirectory()) throw new Error(`copy: ${root} is neither a file nor a directory`)
+  if (!top.isDirectory()) throw new Error(`${module}: ${root} is neither a file nor a directory`)
   const dirs = new Map<string, number>()
   const files = new Map<string, SourceEntry>()
   const walk = async (rel: string): Promise<void> => {
     const names = (await readdir(join(root, rel))).sort()
     for (const name of names) {
       const path = rel === '' ? name : `${rel}/${name}`
-      if (name.includes('\n')) throw new Error(`copy: ${join(root, path)}: names holding a newline cannot be copied`)
+      if (name.includes('\n')) throw new Error(`${module}: ${join(root, path)}: names holding a newline cannot be copied`)
       const st = await stat(join(root, path))
       if (st.isDirectory()) {
         dirs.set(path, st.mode & 0o7777)
@@ -78,7 +79,7 @@ export async function readSource(root: string): Promise<Source> {
       } else if (st.isFile()) {
         files.set(path, await entry(join(root, path), st))
       } else {
-        throw new Error(`copy: ${join(root, path)} is neither a file nor a directory`)
+        throw new Error(`${module}: ${join(root, path)} is neither a file nor a directory`)
       }
     }
   }
