@@ -25,6 +25,11 @@ function redactError(e: unknown, redact: (s: string) => string): unknown {
   return e
 }
 
+/** A streamed file goes on its own channel: the shell frames stdin, which needs its length up front. */
+function fitsShell(stdin: ExecOptions['stdin']): stdin is string | Buffer | undefined {
+  return stdin === undefined || (!isStdinFile(stdin) && stdin.length <= MAX_SHELL_STDIN)
+}
+
 class SshConnection implements Connection {
   readonly host: string
   readonly #client: SshClient
@@ -38,6 +43,10 @@ class SshConnection implements Connection {
   /** The long-lived shell plain commands run in; `false` once it proved unusable on this host. */
   #shell: Promise<ShellSession | undefined> | false | undefined
   readonly #atClose: string[] = []
+  /** Settles once every command given so far has finished. */
+  #allDone: Promise<void> = Promise.resolve()
+  /** Settles when the next command may go to the shell: at once behind shell commands, which the shell runs in order; behind any other, once it finished. */
+  #shellGate: Promise<void> = Promise.resolve()
 
   constructor(host: string, client: SshClient, hops: SshClient[], loginUser: string, opts: ConnectOptions, lateErrors: Error[]) {
     this.host = host
@@ -54,14 +63,30 @@ class SshConnection implements Connection {
     })
   }
 
-  async exec(command: string, o: ExecOptions = {}): Promise<ExecResult> {
-    if (this.#closing) throw new ConnectionError(this.host, `host ${this.host}: connection already closed`)
+  /**
+   * Runs commands in the order given, whatever carries them: one on a channel of its own (through
+   * sudo, or with a streamed or large stdin) starts once every earlier command finished, and holds
+   * back every later one until it finished. A change still being made is thus never overtaken by
+   * the next step's reads.
+   */
+  exec(command: string, o: ExecOptions = {}): Promise<ExecResult> {
+    if (this.#closing) return Promise.reject(new ConnectionError(this.host, `host ${this.host}: connection already closed`))
+    const becomeUser = o.become ? (typeof o.become === 'object' && o.become.user) || 'root' : undefined
+    const sudo = becomeUser !== undefined && !(this.#loginUser === 'root' && becomeUser === 'root') ? becomeUser : undefined
+    const inShell = sudo === undefined && this.#shell !== false && fitsShell(o.stdin)
+    const result = (inShell ? this.#shellGate : this.#allDone).then(() => this.#run(command, o, sudo))
+    const finished = result.then(() => undefined, () => undefined)
+    this.#allDone = Promise.all([this.#allDone, finished]).then(() => undefined)
+    if (!inShell) this.#shellGate = this.#allDone
+    return result
+  }
+
+  async #run(command: string, o: ExecOptions, sudo: string | undefined): Promise<ExecResult> {
     const display = o.display ?? command
     const timeoutMs = o.timeoutMs ?? this.#opts.commandTimeoutMs ?? 0
-    const becomeUser = o.become ? (typeof o.become === 'object' && o.become.user) || 'root' : undefined
     try {
-      const raw = becomeUser && !(this.#loginUser === 'root' && becomeUser === 'root')
-        ? await this.#become(command, becomeUser, o, display, timeoutMs, false)
+      const raw = sudo !== undefined
+        ? await this.#become(command, sudo, o, display, timeoutMs, false)
         : await this.#plain(command, o, display, timeoutMs)
       return {
         code: raw.code,
@@ -75,8 +100,7 @@ class SshConnection implements Connection {
   }
 
   async #plain(command: string, o: ExecOptions, display: string, timeoutMs: number): Promise<RawResult> {
-    // A streamed file goes on its own channel: the shell frames stdin, which needs its length up front.
-    if (o.stdin === undefined || (!isStdinFile(o.stdin) && o.stdin.length <= MAX_SHELL_STDIN)) {
+    if (fitsShell(o.stdin)) {
       const done = await this.#inShell(command, { ...(o.stdin !== undefined ? { stdin: o.stdin } : {}), timeoutMs, display })
       if (done) return done
     }

@@ -8,7 +8,8 @@ import type { Connection, ExecOptions, ExecResult } from './types.ts'
  * A Connection to the controller itself (`ansible_connection: local`): each command runs in a fresh
  * `/bin/sh -c` as the user running havn. Become needs no sudo when that user is root and the target
  * is root; otherwise `sudo -n` runs it, so a sudo that would ask for a password fails with its
- * message instead of waiting. Scripts given to atClose run at close().
+ * message instead of waiting. Commands run one after another, in the order given. Scripts given to
+ * atClose run at close().
  */
 export function localConnection(host: string, opts: { commandTimeoutMs?: number } = {}): Connection {
   const atClose: string[] = []
@@ -47,9 +48,15 @@ export function localConnection(host: string, opts: { commandTimeoutMs?: number 
       }
     })
   }
+  // One after another, as the commands of an SSH connection run: a change is never overtaken by the next read.
+  let previous: Promise<unknown> = Promise.resolve()
   return {
     host,
-    exec: (command, o) => run(command, o),
+    exec: (command, o) => {
+      const result = previous.then(() => run(command, o))
+      previous = result.catch(() => undefined)
+      return result
+    },
     async atClose(script) {
       atClose.push(script)
     },

@@ -54,7 +54,11 @@ export interface ConnectOptions {
 /** One authenticated SSH connection to a host, multiplexing exec channels. */
 export interface Connection {
   readonly host: string
-  /** Runs a command; never throws on non-zero exit; throws ConnectionError subclasses on transport, timeout or become failure. */
+  /**
+   * Runs a command after every command given before it has run (commands given at once may be
+   * sent at once, but never run out of order); never throws on non-zero exit; throws
+   * ConnectionError subclasses on transport, timeout or become failure.
+   */
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>
   /**
    * Has `script` run on the host when the connection ends: at close(), and also when the

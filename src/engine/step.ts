@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { CommandFailedError } from '../connection/errors.ts'
 import { scrubSecret, type ShellCommand } from '../connection/quote.ts'
-import { MAX_SHELL_STDIN } from '../connection/shell.ts'
 import { currentHost, type Remote, settled } from './context.ts'
 import type { HostInfo } from './define.ts'
 import type { Change, ErrorInfo, StepStatus } from './events.ts'
@@ -219,7 +218,7 @@ export async function runStep(spec: StepSpec, keywords: RetryKeywords = {}): Pro
         },
         (err: unknown): Outcome => ({ status: 'failed', err }),
       )
-      if (!plan.detachable || !mayDetach || (plan.commands ?? []).some(ownChannel)) return await done
+      if (!plan.detachable || !mayDetach) return await done
       run.inflight = done.then((o) => {
         if (o.status === 'failed') fail(o.err, 1)
         else if (o.status !== 'detached') report(o.status, o.changes, o.extra, 1)
@@ -269,14 +268,6 @@ export async function executeCommands(remote: Remote, commands: readonly Planned
     }
   }
   return { ...(stdout ? { stdout } : {}), ...(stderr ? { stderr } : {}) }
-}
-
-/**
- * A command whose stdin is streamed from a file or too large for the host's shell runs on a channel
- * of its own, so the next step's reads would not queue behind it: its step is never detached.
- */
-function ownChannel(c: PlannedCommand): boolean {
-  return c.stdinFile !== undefined || (c.stdin !== undefined && Buffer.byteLength(c.stdin) > MAX_SHELL_STDIN)
 }
 
 function maskSensitive(change: Change): Change {

@@ -185,6 +185,25 @@ describe("the connection's long-lived shell", () => {
     }
   })
 
+  it('runs a command on a channel of its own (streamed stdin) in its place: after the commands before it, before those after it', async () => {
+    const c = await connect(target(sshd), base)
+    try {
+      const f = join(dir, 'ordered')
+      const src = join(dir, 'ordered-src')
+      writeFileSync(src, 'streamed\n')
+      const results = await Promise.all([
+        c.exec(`sleep 0.2; printf 'shell\\n' > ${f}`),
+        c.exec(`cat ${f}; sleep 0.3; cat >> ${f}; echo "$(cat /proc/$PPID/comm)" >&2`, { stdin: { file: src } }),
+        c.exec(`cat ${f}`),
+      ])
+      expect(results.map((r) => r.stdout)).toEqual(['', 'shell\n', 'shell\nstreamed\n'])
+      // The middle one went on its own channel, straight under sshd, not through the shell.
+      expect(results[1]?.stderr.trim()).toBe('sshd')
+    } finally {
+      await c.close()
+    }
+  })
+
   it('sends stdin over 1 MiB through its own channel, intact', async () => {
     const c = await connect(target(sshd), base)
     try {
