@@ -19,8 +19,9 @@ export async function readBecomePassword(opts: { askBecomePass?: boolean; become
 export async function askHidden(prompt: string, option = '--ask-become-pass', instead = '--become-password-file'): Promise<string> {
   const input = process.stdin
   if (!input.isTTY) throw InputError.at({}, `${option} needs a terminal; use ${instead} instead`)
-  process.stderr.write(prompt)
+  // Echo goes off before the prompt shows: an answer typed (or sent by a tool) at once is never echoed.
   input.setRawMode(true)
+  process.stderr.write(prompt)
   input.resume()
   input.setEncoding('utf8')
   return new Promise((resolve, reject) => {

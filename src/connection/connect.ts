@@ -118,7 +118,7 @@ class SshConnection implements Connection {
       if (current === false) return undefined
       let result: Promise<RawResult>
       if (current === undefined) {
-        const opening = ShellSession.open(this.#ctx, { command, options })
+        const opening = ShellSession.open(this.#ctx, { command, options }, this.#atClose)
         const shell = opening.then(({ shell: s }) => (s.atExit(this.#atClose), s), () => undefined)
         this.#shell = shell
         const opened = await opening.catch(() => undefined)

@@ -73,6 +73,15 @@ function frame(command: string, stdin: string | Buffer | undefined, end: string)
   return Buffer.from(`base64 -d <<'${delimiter}' | ${run}${tail}${input.toString('base64').replace(/.{1,76}/g, '$&\n')}${delimiter}\n`)
 }
 
+/**
+ * Shell that runs `scripts` when the shell exits: at the end of its input, and on HUP or TERM.
+ * A dead connection shows as SIGPIPE when the shell writes a result: exit then too, so they run.
+ */
+function exitTraps(scripts: readonly string[]): string {
+  const all = scripts.map((x) => `{ ${x}\n} </dev/null >/dev/null 2>&1`).join('\n')
+  return `trap ${shQuote(all)} EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM; trap 'exit 141' PIPE\n`
+}
+
 /** A first command may ride in the exec request only when argv may show it: no stdin, no secret. */
 function fitsExecRequest(command: string, o: ShellRunOptions): boolean {
   return o.stdin === undefined && command.length <= MAX_FIRST_COMMAND && !secretValues().some((v) => v !== '' && command.includes(v))
@@ -102,6 +111,8 @@ export class ShellSession {
   #trapUnconfirmed = false
   /** The exit trap, until it goes out in front of the next command. */
   #trap = ''
+  /** The exit traps last given to the shell (at its start or since). */
+  #armed = ''
   /** Written and not yet finished, in order; the head is the one running. */
   readonly #queue: Pending[] = []
 
@@ -119,17 +130,24 @@ export class ShellSession {
    * see the shell's PID as `$HAVN_SESSION_PID`: a process that lives exactly as long as the session.
    * A `first` command without stdin or secrets is carried in the exec request itself, so its
    * result arrives with the shell instead of one round trip later; `result` settles like `run`'s.
+   * `exitScripts` are armed as {@link atExit} arms them, before that first command runs.
    */
-  static async open(ctx: ChannelContext, first?: { command: string; options: ShellRunOptions }): Promise<{ shell: ShellSession; result?: Promise<RawResult> }> {
+  static async open(ctx: ChannelContext, first?: { command: string; options: ShellRunOptions }, exitScripts: readonly string[] = []): Promise<{ shell: ShellSession; result?: Promise<RawResult> }> {
     const ready = nonce()
-    const prelude = `HAVN_SESSION_PID=$$; export HAVN_SESSION_PID; printf '%s\\n' ${ready}\n`
+    // The exit scripts are armed before the first command runs: if that command takes the run lock
+    // and the controller dies before anything more arrives, the lock is still released.
+    const armed = exitScripts.length > 0 ? exitTraps(exitScripts) : ''
+    const prelude = `HAVN_SESSION_PID=$$; export HAVN_SESSION_PID; ${armed}printf '%s\\n' ${ready}\n`
     const early = first && fitsExecRequest(first.command, first.options) ? { ...first, end: nonce() } : undefined
-    const command = early ? `exec /bin/sh -c ${shQuote(`${prelude}${frame(early.command, undefined, early.end).toString()}exec /bin/sh`)}` : 'exec /bin/sh'
+    // The same process then reads its commands from stdin, keeping its traps (an exec would drop them).
+    const rest = 'if [ -e /dev/stdin ]; then . /dev/stdin; else exec /bin/sh; fi'
+    const command = early ? `exec /bin/sh -c ${shQuote(`${prelude}${frame(early.command, undefined, early.end).toString()}${rest}`)}` : 'exec /bin/sh'
     let shell: ShellSession | undefined
     let result: Promise<RawResult> | undefined
     // Listening starts inside ssh2's callback: output of an early command may come in the same read.
     const ch = await openExec(ctx, command, false, (c) => {
       shell = new ShellSession(ctx, c, ready)
+      shell.#armed = armed
       if (early) result = shell.#enqueue(early.end, early.options)
     })
     if (!shell) throw new Error('ShellSession.open: channel opened without its callback')
@@ -148,10 +166,11 @@ export class ShellSession {
    */
   atExit(scripts: readonly string[]): void {
     if (this.#closed || scripts.length === 0) return
-    const all = scripts.map((x) => `{ ${x}\n} </dev/null >/dev/null 2>&1`).join('\n')
-    // A dead connection shows as SIGPIPE when the shell writes a result: exit, so the trap runs.
+    const traps = exitTraps(scripts)
+    if (traps === this.#armed) return
+    this.#armed = traps
     // It goes out with a command given in the same turn of the event loop, else on its own.
-    this.#trap = `trap ${shQuote(all)} EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM; trap 'exit 141' PIPE\n`
+    this.#trap = traps
     this.#trapUnconfirmed = true
     setImmediate(() => {
       if (!this.#trap || this.#closed) return

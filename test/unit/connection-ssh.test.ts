@@ -146,7 +146,8 @@ describe("the connection's long-lived shell", () => {
     const c = await connect(target(sshd), base)
     try {
       expect((await c.exec(cmdline)).stdout).toContain('HAVN_SESSION_PID=$$')
-      expect((await c.exec(cmdline)).stdout.trim()).toBe('/bin/sh')
+      // The same process goes on to read the next commands from stdin (an exec would drop its traps).
+      expect((await c.exec(cmdline)).stdout).toContain('HAVN_SESSION_PID=$$')
     } finally {
       await c.close()
     }
@@ -260,6 +261,20 @@ describe('atClose', () => {
     const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 })
     expect(child.signal).toBe('SIGKILL')
     expect(await waitFor(marker)).toBe(true)
+  })
+
+  it('arms them before the first command runs, which may take a lock: a shell ended during it still runs them', async () => {
+    const marker = join(dir, 'first-command-marker')
+    const c = await connect(target(sshd), base)
+    try {
+      await c.atClose(`touch ${marker}`)
+      // The first command rides in the exec request; TERM to its shell is what an orphaned session gets.
+      const first = await c.exec('kill -TERM $HAVN_SESSION_PID; sleep 0.2').catch((e: unknown) => e)
+      expect(first).toBeInstanceOf(Error)
+      expect(await waitFor(marker)).toBe(true)
+    } finally {
+      await c.close()
+    }
   })
 })
 
