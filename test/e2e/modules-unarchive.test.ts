@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, inject, it } from 'vitest'
@@ -18,7 +18,9 @@ function pack(dir: string, conf: string): void {
   writeFileSync(join(dir, 'src', 'app-1.0', 'bin', 'run'), '#!/bin/sh\necho run\n', { mode: 0o755 })
   writeFileSync(join(dir, 'src', 'app-1.0', 'conf', 'app.conf'), conf)
   execFileSync('tar', ['-czf', join(dir, 'app.tar.gz'), 'app-1.0'], { cwd: join(dir, 'src') })
-  execFileSync('zip', ['-qr', '-FS', join(dir, 'app.zip'), 'app-1.0'], { cwd: join(dir, 'src') })
+  // A fresh zip: updating one in place (-FS) keeps an entry whose size and 2-second DOS time did not change.
+  rmSync(join(dir, 'app.zip'), { force: true })
+  execFileSync('zip', ['-qr', join(dir, 'app.zip'), 'app-1.0'], { cwd: join(dir, 'src') })
 }
 
 describe('unarchive over SSH', () => {
