@@ -4,7 +4,7 @@ import type { HostKind } from '../testbed/index.ts'
  * Which test bed hosts each e2e file may use, so files never disturb each other's hosts.
  * The global setup starts BED_HOSTS hosts plus one jump-only host (`hidden1`, behind host1).
  */
-export const BED_HOSTS = 103
+export const BED_HOSTS = 104
 
 /** The kinds every role is proven on: each role's e2e runs once per kind, on its own hosts. */
 export const ROLE_KINDS = ['bookworm-sysv', 'bookworm-systemd', 'trixie-systemd'] as const
@@ -48,6 +48,8 @@ export const ROLE_HOSTS = {
   mount: ['host99', 'host100', 'host101'],
   /** aptRepository: bookworm sysv (gpgv) and trixie systemd (apt 3). */
   aptRepository: ['host102', 'host103'],
+  /** The example role of playbooks/examples/ops-baseline (trixie systemd). */
+  example: ['host104'],
 } as const
 
 /**
@@ -75,9 +77,9 @@ export const ROLE_HOSTS_BY_KIND: Readonly<Record<RoleKind, RoleHosts>> = {
 
 /** Hosts that boot systemd as PID 1, by kind; every other host is `bookworm-sysv`. */
 export const SYSTEMD_HOSTS: Readonly<Partial<Record<HostKind, readonly string[]>>> = {
-  /** host47/48: the service and systemdUnit modules; host40-43: the site's pg1, db1, edge1 and app1 (a mixed estate); host89/90: accounts; host100/101: mount; host103: aptRepository. */
+  /** host47/48: the service and systemdUnit modules; host40-43: the site's pg1, db1, edge1 and app1 (a mixed estate); host89/90: accounts; host100/101: mount; host103: aptRepository; host104: the example role. */
   'bookworm-systemd': ['host47', 'host40', 'host43', 'host89', 'host100', ...Object.values(ROLE_HOSTS_BY_KIND['bookworm-systemd']).flat()],
-  'trixie-systemd': ['host48', 'host41', 'host42', 'host90', 'host101', 'host103', ...Object.values(ROLE_HOSTS_BY_KIND['trixie-systemd']).flat()],
+  'trixie-systemd': ['host48', 'host41', 'host42', 'host90', 'host101', 'host103', 'host104', ...Object.values(ROLE_HOSTS_BY_KIND['trixie-systemd']).flat()],
 }
 
 /** The kind of each of host1..hostBED_HOSTS, in order, as `up` takes them. */
