@@ -351,14 +351,18 @@ const WG_PEERS_LIVE_SH = `for c in /etc/wireguard/*.conf; do
   [ "$want" = "$have" ] || { echo "$i: live peers differ from $c"; exit 1; }
 done`
 
-/** Exits 0 when PostgreSQL loaded its config after the last write to it and no setting waits for a restart. */
-const PG_CONF_LOADED_SH = `newest=$(stat -c %Y /etc/postgresql/*/main/postgresql.conf /etc/postgresql/*/main/pg_hba.conf /etc/postgresql/*/main/conf.d/* | sort -n | tail -1)
-loaded=$(su postgres -c "psql -Atc 'select extract(epoch from pg_conf_load_time())::bigint'")
+/** Exits 0 when PostgreSQL loaded its config after the last write to it (to the microsecond) and no setting waits for a restart. */
+const PG_CONF_LOADED_SH = `newest=$(stat -c %.9Y /etc/postgresql/*/main/postgresql.conf /etc/postgresql/*/main/pg_hba.conf /etc/postgresql/*/main/conf.d/* | sort -n | tail -1)
+loaded=$(su postgres -c "psql -Atc 'select extract(epoch from pg_conf_load_time())'")
 pending=$(su postgres -c "psql -Atc 'select count(*) from pg_settings where pending_restart'")
-[ "$loaded" -ge "$newest" ] && [ "$pending" = 0 ]`
+awk -v l="$loaded" -v n="$newest" 'BEGIN { exit !(l >= n) }' && [ "$pending" = 0 ]`
 
-/** Exits 0 when the newest HAProxy process started after the last write of its config (a reload starts new workers). */
-const HAPROXY_RELOADED_SH = `hz=$(getconf CLK_TCK); boot=$(awk '/^btime/{print $2}' /proc/stat)
+/**
+ * Exits 0 when the newest HAProxy process started after the last write of its config (a reload
+ * starts new workers). Times to 10 ms: whole seconds (/proc/stat's btime) cannot order a reload
+ * made in the same second as the write.
+ */
+const HAPROXY_RELOADED_SH = `hz=$(getconf CLK_TCK); boot=$(awk -v now="$(date +%s.%N)" '{ printf "%.3f", now - $1 }' /proc/uptime)
 newest=0
-for p in $(pidof haproxy); do t=$(awk -v hz="$hz" -v b="$boot" '{sub(/.*\\) /, ""); print int(b + $20 / hz)}' /proc/$p/stat); [ "$t" -gt "$newest" ] && newest=$t; done
-[ "$newest" -ge "$(stat -c %Y /etc/haproxy/haproxy.cfg)" ]`
+for p in $(pidof haproxy); do newest=$(awk -v hz="$hz" -v b="$boot" -v n="$newest" '{sub(/.*\\) /, ""); t = b + $20 / hz; printf "%.3f", (t > n ? t : n)}' /proc/$p/stat); done
+awk -v t="$newest" -v c="$(stat -c %.9Y /etc/haproxy/haproxy.cfg)" 'BEGIN { exit !(t >= c) }'`
