@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { describe, expect, inject, it } from 'vitest'
 import { events, havn } from './cli.ts'
 import { ROLE_HOSTS } from './hosts.ts'
-import { bedHosts, changeSet, failures, hostSh, hostsYaml, hostWrites, writeInventory } from './support.ts'
+import { bedHosts, changeSet, checkThenRun, failures, hostSh, hostsYaml, writeInventory } from './support.ts'
 
 const bed = inject('testbed')
 const ssh = ['--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts]
@@ -31,16 +31,8 @@ describe('unarchive over SSH', () => {
     const env = { HAVN_E2E_TGZ: join(dir, 'app.tar.gz'), HAVN_E2E_ZIP: join(dir, 'app.zip') }
     const common = ['test/e2e/playbooks/unarchive.ts', '-i', inv, ...ssh, '--output', 'json']
 
-    const before = hostWrites(bed, host)
-    const check = await havn(['check', ...common], { env })
-    expect(failures(events(check.stdout)), check.stderr).toEqual([])
-    expect(check.code).toBe(2)
-    expect(hostWrites(bed, host)).toEqual(before)
-    const run = await havn(['run', ...common], { env })
-    expect(failures(events(run.stdout)), run.stderr).toEqual([])
-    expect(run.code).toBe(0)
-    expect(changeSet(events(run.stdout), ['changed'])).toEqual(changeSet(events(check.stdout), ['would-change', 'uncertain']))
-    expect(changeSet(events(run.stdout), ['changed']).filter((c) => c.endsWith(' extracted'))).toEqual([
+    const { run } = await checkThenRun(bed, [host], common, env)
+    expect(changeSet(run, ['changed']).filter((c) => c.endsWith(' extracted'))).toEqual([
       `${host} directory:/srv/havn-unarchive extracted`,
       `${host} directory:/srv/havn-unarchive/tgz extracted`,
       `${host} directory:/srv/havn-unarchive/zip extracted`,

@@ -1,10 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process'
+import { expect } from 'vitest'
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hostExec, type Testbed } from '../testbed/index.ts'
-import { REPO, type JsonEvent } from './cli.ts'
+import { events, havn, REPO, type JsonEvent } from './cli.ts'
 
 /** The bed's hosts whose names match, in bed order. */
 export function bedHosts(bed: Testbed, names: readonly string[]): Testbed['hosts'] {
@@ -105,4 +106,24 @@ export function startUntil(args: readonly string[], marker: RegExp): Promise<{ p
       }
     })
   })
+}
+
+/**
+ * The proof every module's e2e makes: `havn check ARGS` exits 2 and writes nothing on `hosts`, then
+ * `havn run ARGS` exits 0 and changes exactly what the check predicted. ARGS end in `--output json`.
+ * Returns the events of both, and all that both printed (for canaries).
+ */
+export async function checkThenRun(bed: Testbed, hosts: readonly string[], args: readonly string[], env?: Record<string, string>): Promise<{ check: JsonEvent[]; run: JsonEvent[]; printed: string }> {
+  const before = hosts.map((h) => hostWrites(bed, h))
+  const checked = await havn(['check', ...args], env ? { env } : {})
+  const check = events(checked.stdout)
+  expect(failures(check), checked.stderr).toEqual([])
+  expect(checked.code).toBe(2)
+  expect(hosts.map((h) => hostWrites(bed, h))).toEqual(before)
+  const ran = await havn(['run', ...args], env ? { env } : {})
+  const run = events(ran.stdout)
+  expect(failures(run), ran.stderr).toEqual([])
+  expect(ran.code).toBe(0)
+  expect(changeSet(run, ['changed'])).toEqual(changeSet(check, ['would-change', 'uncertain']))
+  return { check, run, printed: [checked.stdout, checked.stderr, ran.stdout, ran.stderr].join('\n') }
 }
