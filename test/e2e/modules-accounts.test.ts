@@ -11,7 +11,7 @@ const bed = inject('testbed')
 const ssh = ['--ssh-config', bed.sshConfig, '--identity', bed.identityFile, '--known-hosts', bed.knownHosts]
 
 describe.each(bedHosts(bed, ROLE_HOSTS.accounts).map((h) => ({ host: h.name, kind: h.kind })))('group, user, authorizedKey and cron on $kind ($host)', ({ host }) => {
-  it('check predicts exactly what run makes, a second run changes nothing, the new account logs in with its key, and cron has its entry', async () => {
+  it('check predicts exactly what run makes, a second run changes nothing, the new account logs in with its key, and cron has its entries, in /etc/cron.d and in the account\'s own crontab', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'havn-accounts-'))
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'havn-ops@e2e', '-f', join(dir, 'ops')])
     const opsKey = readFileSync(join(dir, 'ops.pub'), 'utf8').trim()
@@ -38,6 +38,7 @@ describe.each(bedHosts(bed, ROLE_HOSTS.accounts).map((h) => ({ host: h.name, kin
     expect(await sh('getent group backup-ops | cut -d: -f1,3; id -gn havn-ops')).toBe('backup-ops:2500\nbackup-ops\n')
     expect(await sh("stat -c '%a %U %G' /home/havn-ops/.ssh /home/havn-ops/.ssh/authorized_keys; cat /home/havn-ops/.ssh/authorized_keys")).toBe(`700 havn-ops backup-ops\n600 havn-ops backup-ops\nno-port-forwarding ${opsKey}\n`)
     expect(await sh("stat -c '%a %U' /etc/cron.d/havn-e2e-tick; cat /etc/cron.d/havn-e2e-tick")).toBe('644 root\n# Managed by havn: cron entry havn-e2e-tick\nMAILTO=\n*/5 * * * * havn-ops date >> /tmp/havn-e2e-tick\n')
+    expect(await sh('crontab -u havn-ops -l')).toBe('# havn: havn-e2e-own\n@hourly date >> /tmp/havn-e2e-own\n')
 
     // sshd takes the key: the account logs in with it. The bed's sshd runs without PAM, and then
     // refuses a locked password ('!', useradd's default) even for keys; Debian's default (UsePAM yes) does not.

@@ -4,7 +4,8 @@ import { fileState, type FileState } from '../../src/facts/file.ts'
 import { groupInfo, parseGroupInfo } from '../../src/facts/group.ts'
 import { parseUserInfo, userInfo } from '../../src/facts/user.ts'
 import { authorizedKeyStep, editAuthorizedKeys, keyIdentity } from '../../src/modules/authorized-key.ts'
-import { cronStep, renderCronFile } from '../../src/modules/cron.ts'
+import { cronStep, editCrontab, renderCronFile } from '../../src/modules/cron.ts'
+import { parseUserCrontab, userCrontab } from '../../src/facts/cron.ts'
 import { groupStep } from '../../src/modules/group.ts'
 import { planWith, recorded } from '../support/plan-with.ts'
 
@@ -109,5 +110,47 @@ describe('cron (an entry in /etc/cron.d, by name)', () => {
     await expect(planWith(cronStep({ name: 'x', schedule: '* * *', command: 'true' }), {})).rejects.toThrow('cron x: schedule must be five cron fields or one of @reboot')
     await expect(planWith(cronStep({ name: 'x', schedule: '@daily', command: 'a\nb' }), {})).rejects.toThrow('cron x: command must be one non-empty line')
     await expect(planWith(cronStep({ name: 'x' }), {})).rejects.toThrow("cron x: schedule and command are required unless state is 'absent'")
+  })
+})
+
+describe("cron in a user's own crontab (recorded crontab -l output)", () => {
+  const listed = (text: string) => parseUserCrontab({ code: 0, stdout: `crontab\n${text}`, stderr: '' }, 'deploy')
+
+  it('reads a listing, an empty crontab, no crontab at all, a missing crontab program and an unknown user', () => {
+    expect(listed('# m h dom mon dow command\n0 3 * * * /usr/local/bin/prune\n')).toEqual({ kind: 'crontab', text: '# m h dom mon dow command\n0 3 * * * /usr/local/bin/prune\n' })
+    expect(listed('\n')).toEqual({ kind: 'crontab', text: '' })
+    expect(listed('')).toEqual({ kind: 'crontab', text: '' })
+    expect(parseUserCrontab({ code: 0, stdout: 'missing\n', stderr: '' }, 'deploy')).toEqual({ kind: 'missing' })
+    expect(parseUserCrontab({ code: 0, stdout: 'no-user\n', stderr: '' }, 'ghost')).toEqual({ kind: 'no-user' })
+    expect(() => parseUserCrontab({ code: 1, stdout: '', stderr: 'crontab: cannot open /var/spool/cron/crontabs\n' }, 'deploy')).toThrow('cannot list the crontab of deploy (exit 1): crontab: cannot open')
+  })
+
+  it('edits the entry under its marker, appends a new one and removes one, keeping every other line', () => {
+    const text = '# m h dom mon dow command\n0 3 * * * /usr/local/bin/prune\n'
+    const added = editCrontab(text, 'report', '15 7 * * * /usr/local/bin/report')
+    expect(added).toEqual({ text: `${text}# havn: report\n15 7 * * * /usr/local/bin/report\n` })
+    expect(editCrontab(added.text, 'report', '30 7 * * * /usr/local/bin/report')).toEqual({ text: `${text}# havn: report\n30 7 * * * /usr/local/bin/report\n`, before: '15 7 * * * /usr/local/bin/report' })
+    expect(editCrontab(added.text, 'report', undefined)).toEqual({ text, before: '15 7 * * * /usr/local/bin/report' })
+    expect(editCrontab('', 'report', undefined)).toEqual({ text: '' })
+  })
+
+  it('plans one crontab -u install with the whole new crontab on stdin, and nothing when the entry is there', async () => {
+    const facts = recorded(userCrontab, ['deploy'], { kind: 'crontab', text: '0 3 * * * /usr/local/bin/prune\n' } as const)
+    const args = { name: 'report', crontab: true, user: 'deploy', schedule: '15  7 * * *', command: '/usr/local/bin/report' } as const
+    const plan = await planWith(cronStep(args), facts)
+    expect(plan.changes).toEqual([{ resource: 'crontab:deploy', action: 'create', field: 'entry report', after: '15 7 * * * /usr/local/bin/report' }])
+    expect(plan.commands).toEqual([{ script: "crontab -u 'deploy' -", display: 'crontab -u deploy - (entry report)', stdin: '0 3 * * * /usr/local/bin/prune\n# havn: report\n15 7 * * * /usr/local/bin/report\n' }])
+    const there = recorded(userCrontab, ['deploy'], { kind: 'crontab', text: plan.commands?.[0]?.stdin ?? '' } as const)
+    expect((await planWith(cronStep(args), there)).changes).toEqual([])
+    expect((await planWith(cronStep({ ...args, state: 'absent' }), there)).commands?.[0]?.stdin).toBe('0 3 * * * /usr/local/bin/prune\n')
+  })
+
+  it('without crontab on the host the entry is missing (a check after a cron install plans it); a user that does not exist is an error unless a check created it', async () => {
+    const args = { name: 'report', crontab: true, user: 'deploy', schedule: '@daily', command: 'true' } as const
+    expect((await planWith(cronStep(args), recorded(userCrontab, ['deploy'], { kind: 'missing' } as const))).missing).toContain("install cron first (packages({ names: ['cron'] }))")
+    const noUser = recorded(userCrontab, ['deploy'], { kind: 'no-user' } as const)
+    await expect(planWith(cronStep(args), { ...noUser, ...recorded(userInfo, ['deploy'], undefined) })).rejects.toThrow('cron report: user deploy does not exist')
+    expect((await planWith(cronStep(args), { ...noUser, ...recorded(userInfo, ['deploy'], deploy) })).changes).toHaveLength(1)
+    await expect(planWith(cronStep({ ...args, env: { MAILTO: '' } }), {})).rejects.toThrow('env applies to /etc/cron.d entries only')
   })
 })
