@@ -3,7 +3,7 @@ import type { RetryKeywords } from '../engine/retry.ts'
 import { runStep, type StepResult, type StepSpec } from '../engine/step.ts'
 import { sourcePath } from './copy-source.ts'
 import { checkPath, checkValidate, parseMode, planWrite, readFileState, type WriteOptions } from './file.ts'
-import { renderJinja, type JinjaValue } from './jinja.ts'
+import type { JinjaValue } from './jinja.ts'
 
 /** A template variable: plain data, where any string may be a `secret()`. */
 export type TemplateValue = JinjaValue | Secret | readonly TemplateValue[] | { readonly [key: string]: TemplateValue }
@@ -42,6 +42,8 @@ export function templateStep(args: TemplateArgs): StepSpec {
       const vars = reveal(args.vars ?? {}, secrets) as Record<string, JinjaValue>
       let content: string
       try {
+        // nunjucks is loaded on the first render: most runs render no Jinja and should not pay for it.
+        const { renderJinja } = await import('./jinja.ts')
         content = renderJinja(src, vars)
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err)
