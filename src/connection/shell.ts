@@ -82,6 +82,15 @@ function exitTraps(scripts: readonly string[]): string {
   return `trap ${shQuote(all)} EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM; trap 'exit 141' PIPE\n`
 }
 
+/**
+ * How a `sh -c` shell goes on to read its commands from stdin. dash and ash source /dev/stdin as it
+ * arrives, in the same process, which keeps the exit traps (an exec would drop them until the new
+ * shell reads them again). bash, zsh and ksh read a sourced file whole before running any of it,
+ * which would wait for the end of the session, and a socket (not a pipe) cannot be opened as
+ * /dev/stdin: there the shell is replaced by a fresh `sh`, as before.
+ */
+export const READ_ON = 'if [ -z "${BASH_VERSION:-}${ZSH_VERSION:-}${KSH_VERSION:-}" ] && command : 2>/dev/null </dev/stdin; then . /dev/stdin; else exec /bin/sh; fi'
+
 /** A first command may ride in the exec request only when argv may show it: no stdin, no secret. */
 function fitsExecRequest(command: string, o: ShellRunOptions): boolean {
   return o.stdin === undefined && command.length <= MAX_FIRST_COMMAND && !secretValues().some((v) => v !== '' && command.includes(v))
@@ -139,9 +148,7 @@ export class ShellSession {
     const armed = exitScripts.length > 0 ? exitTraps(exitScripts) : ''
     const prelude = `HAVN_SESSION_PID=$$; export HAVN_SESSION_PID; ${armed}printf '%s\\n' ${ready}\n`
     const early = first && fitsExecRequest(first.command, first.options) ? { ...first, end: nonce() } : undefined
-    // The same process then reads its commands from stdin, keeping its traps (an exec would drop them).
-    const rest = 'if [ -e /dev/stdin ]; then . /dev/stdin; else exec /bin/sh; fi'
-    const command = early ? `exec /bin/sh -c ${shQuote(`${prelude}${frame(early.command, undefined, early.end).toString()}${rest}`)}` : 'exec /bin/sh'
+    const command = early ? `exec /bin/sh -c ${shQuote(`${prelude}${frame(early.command, undefined, early.end).toString()}${READ_ON}`)}` : 'exec /bin/sh'
     let shell: ShellSession | undefined
     let result: Promise<RawResult> | undefined
     // Listening starts inside ssh2's callback: output of an early command may come in the same read.
