@@ -6,6 +6,11 @@ export interface Fact<A extends readonly unknown[], T> {
   readonly name: string
   command(...args: A): string
   parse(result: Executed, ...args: A): T
+  /**
+   * A second command to run instead when the first result cannot be parsed exactly (a cheap read
+   * that missed); `parse` then reads that command's result. Undefined when the first one will do.
+   */
+  reread?(result: Executed, ...args: A): string | undefined
 }
 
 /** Declares a fact; the identity function, there for inference and for a uniform shape. */
@@ -42,6 +47,14 @@ export const pendingChanges = defineFact({
   parse: (): readonly string[] => [],
 })
 
+/** Reads a fact from the host, uncached: its command, the second one if it asks for it, and the parse. */
+export async function readFact<A extends readonly unknown[], T>(remote: Remote, fact: Fact<A, T>, args: A): Promise<T> {
+  const display = `fact ${fact.name}`
+  const res = await remote.exec(fact.command(...args), { display })
+  const again = fact.reread?.(res, ...args)
+  return fact.parse(again === undefined ? res : await remote.exec(again, { display }), ...args)
+}
+
 /**
  * Per-host fact cache. Reads are lazy and shared between concurrent callers; the whole cache is
  * dropped after any change on the host, and in check runs predictions stand in for real reads.
@@ -69,7 +82,7 @@ export class FactCache {
     const key = this.key(factKey(fact, args))
     let hit = this.entries.get(key) as Promise<T> | undefined
     if (!hit) {
-      hit = this.remote.exec(fact.command(...args), { display: `fact ${fact.name}` }).then((res) => fact.parse(res, ...args))
+      hit = readFact(this.remote, fact, args)
       this.entries.set(key, hit)
       // A failed read must not poison later reads.
       hit.catch(() => this.entries.delete(key))

@@ -20,14 +20,15 @@ export function localRemote(host = 'local', prefix: readonly string[] = []): Rem
       return new Promise((resolve, reject) => {
         const argv = [...prefix, '/bin/sh', '-c', script]
         const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] })
-        let stdout = ''
-        let stderr = ''
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+        // Decoded whole at the end, as the SSH connection does: a chunk may end inside a character.
+        const stdout: Buffer[] = []
+        const stderr: Buffer[] = []
+        child.stdout.on('data', (d: Buffer) => stdout.push(d))
+        child.stderr.on('data', (d: Buffer) => stderr.push(d))
         // A script may exit without reading its stdin; the resulting EPIPE is not the test's concern.
         child.stdin.on('error', () => {})
         child.on('error', reject)
-        child.on('close', (code) => resolve({ code: code ?? 255, stdout, stderr }))
+        child.on('close', (code) => resolve({ code: code ?? 255, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }))
         sendStdin(opts?.stdin ?? '', child.stdin, reject)
       })
     },

@@ -1,4 +1,4 @@
-import { factKey, type Fact } from '../../src/engine/facts.ts'
+import { factKey, readFact, type Fact } from '../../src/engine/facts.ts'
 import type { HostInfo } from '../../src/engine/define.ts'
 import { executeCommands, type StepPlan, type StepSpec } from '../../src/engine/step.ts'
 import type { Remote } from '../../src/engine/context.ts'
@@ -28,7 +28,7 @@ export async function planWith(spec: StepSpec, facts: RecordedFacts, host: Parti
 export async function planOn(spec: StepSpec, remote: Remote): Promise<StepPlan> {
   return spec.plan({
     host: { name: remote.host, address: '127.0.0.1', groups: [], vars: {} },
-    fact: async (f, ...args) => f.parse(await remote.exec(f.command(...args)), ...args),
+    fact: (f, ...args) => readFact(remote, f, args),
   })
 }
 

@@ -5,14 +5,19 @@ import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
-import { fileState, parseFileState } from '../../src/facts/file.ts'
+import { FactCache } from '../../src/engine/facts.ts'
+import { fileState, MAX_PLAIN_BYTES, parseFileState } from '../../src/facts/file.ts'
 
 
 // Outputs captured on Debian 12 (coreutils 9.1, dash) by running fileStateCommand() with /bin/sh
-// against real files: a 12-byte text file, a binary file, a 2750 directory, a symlink, a fifo, a
-// missing path, a path whose parent is missing, a 4755 empty file owned by nobody:nogroup, and a
-// 300000-byte file (too large to fetch).
+// against real files: a 12-byte text file (plain, and encoded), a 9-byte file with a backslash, a
+// CR and no final newline, a binary file (plain, where dash drops its NUL, and encoded), a 2750
+// directory, a symlink, a fifo, a missing path, a path whose parent is missing, a 4755 empty file
+// owned by nobody:nogroup, and a 300000-byte file (too large to fetch).
 const captured = {
+  plain: 'file 644 0 0 12 root root\ntext\nhello\nworld\n\n',
+  plainOdd: 'file 644 0 0 9 root root\ntext\na\\b  \r\n c\n',
+  plainBinary: 'file 644 0 0 6 root root\ntext\n\xff\xfebin\n',
   text: 'file 644 0 0 12 root root\ncontent\naGVsbG8Kd29ybGQK\n',
   binary: 'file 644 0 0 6 root root\ncontent\n//4AYmlu\n',
   dir: 'directory 2750 0 0 4096 root root\n',
@@ -26,6 +31,25 @@ const captured = {
 const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' })
 
 describe('parseFileState (recorded outputs)', () => {
+  it('takes a small file read as plain text byte for byte', () => {
+    expect(parseFileState(ok(captured.plain), '/tmp/fx/a.txt')).toEqual({
+      kind: 'file', mode: 0o644, uid: 0, gid: 0, owner: 'root', group: 'root', size: 12,
+      sha256: '4a1e67f2fe1d1cc7b31d0ca2ec441da4778203a036a77da10344c85e24ff0f92', content: 'hello\nworld\n',
+    })
+    expect(parseFileState(ok(captured.plainOdd), '/tmp/fx/odd')).toMatchObject({ size: 9, content: 'a\\b  \r\n c' })
+    expect(fileState.reread?.(ok(captured.plain), '/tmp/fx/a.txt')).toBeUndefined()
+  })
+  it('asks again, encoded, when the plain text cannot be the bytes (a NUL dropped, invalid UTF-8, a changed size)', () => {
+    // The controller decodes the bytes 0xff 0xfe as two U+FFFD.
+    const binary = Buffer.from(captured.plainBinary, 'latin1').toString('utf8')
+    const grown = captured.plain.replace('world', 'world!')
+    for (const stdout of [binary, grown]) {
+      expect(() => parseFileState(ok(stdout), '/tmp/fx/bin')).toThrow(/cannot read the state of \/tmp\/fx\/bin: its plain text is not its exact bytes/)
+      const again = fileState.reread?.(ok(stdout), '/tmp/fx/bin')
+      expect(again).toContain('base64')
+      expect(again).not.toContain('read -r l')
+    }
+  })
   it('decodes a small text file with its content', () => {
     expect(parseFileState(ok(captured.text), '/tmp/fx/a.txt')).toEqual({
       kind: 'file', mode: 0o644, uid: 0, gid: 0, owner: 'root', group: 'root', size: 12,
@@ -66,7 +90,8 @@ describe('parseFileState (recorded outputs)', () => {
 describe('fileState command (run with the local /bin/sh)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'havn-fact-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
-  const read = async (p: string) => fileState.parse(await localRemote().exec(fileState.command(p)), p)
+  const remote = localRemote()
+  const read = (p: string) => new FactCache(remote).read(fileState, [p])
 
   it('reads every kind of path, including awkward names', async () => {
     const odd = join(dir, "it's a $(file) `x`")
@@ -92,6 +117,27 @@ describe('fileState command (run with the local /bin/sh)', () => {
     expect(await as(65534, 0)(none)).toMatchObject({ creator: { owner: 'nobody', group: 'root' } })
     // No passwd or group entry, so NSS is asked through `id`, which can only give the numbers.
     expect(await as(23456, 23457)(none)).toMatchObject({ creator: { owner: '23456', group: '23457' } })
+  })
+  it('reads small files as plain text in one command, and binary ones again encoded, byte for byte', async () => {
+    // [file, bytes, whether they are UTF-8 text, whether the plain read is exact]
+    const cases: [string, Buffer, boolean, boolean][] = [
+      ['no-newline', Buffer.from('a\\b  \r\n  c\\'), true, true],
+      ['blank-lines', Buffer.from('\n\n%s %d $x `y`\n\n'), true, true],
+      ['nul', Buffer.from([0x61, 0x00, 0x62, 0x0a]), true, false],
+      ['latin1', Buffer.from('caf\xe9\n', 'latin1'), false, false],
+      ['truncated', Buffer.from([0xf0, 0x9f, 0x98, 0x41]), false, false],
+      ['at-limit', Buffer.from('y'.repeat(MAX_PLAIN_BYTES - 1) + '\n'), true, true],
+      ['over-limit', Buffer.from('y'.repeat(MAX_PLAIN_BYTES) + '\n'), true, true],
+    ]
+    for (const [name, bytes, text, plain] of cases) {
+      writeFileSync(join(dir, name), bytes)
+      const before = remote.log.length
+      const s = await read(join(dir, name))
+      expect(s, name).toMatchObject({ kind: 'file', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })
+      if (text) expect(s, name).toHaveProperty('content', bytes.toString('utf8'))
+      else expect(s, name).not.toHaveProperty('content')
+      expect(remote.log.length - before, name).toBe(plain ? 1 : 2)
+    }
   })
   it('fetches content up to 256 KiB exactly, and not beyond', async () => {
     writeFileSync(join(dir, 'edge'), 'x'.repeat(256 * 1024))

@@ -1,3 +1,4 @@
+import { readFact } from '../../src/engine/facts.ts'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -143,7 +144,7 @@ describe('file, directory, absent: applied for real in a temp dir', () => {
     for (const p of plan.predict ?? []) {
       const [, path] = /^file\.state \["(.*)"\]$/.exec(p.key) ?? []
       if (path === undefined) continue
-      const real = fileState.parse(await remote.exec(fileState.command(path)), path)
+      const real = await readFact(remote, fileState, [path])
       // A numeric owner/group given by the user predicts the id; its name is unknowable before applying.
       const want = { ...(p.value as Record<string, unknown>) }
       if ('uid' in want && /^\d+$/.test(String(want.owner))) delete want.owner

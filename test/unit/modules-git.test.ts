@@ -1,3 +1,4 @@
+import { readFact } from '../../src/engine/facts.ts'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -127,7 +128,7 @@ describe('git: applied for real on local repositories', () => {
       await applyPlan(plan, remote)
       for (const p of plan.predict ?? []) {
         if (p.key.startsWith('git.checkout')) expect(gitCheckout.parse(await remote.exec(gitCheckout.command(dest)), dest)).toEqual(p.value)
-        if (p.key.startsWith('file.state')) expect(fileState.parse(await remote.exec(fileState.command(dest)), dest)).toMatchObject(p.value as object)
+        if (p.key.startsWith('file.state')) expect(await readFact(remote, fileState, [dest])).toMatchObject(p.value as object)
       }
       expect((await planOn(gitStep(a), remote)).changes).toEqual([])
       return plan.changes
