@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { posix } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { shQuote } from '../connection/quote.ts'
+import { isSecret, registerSecret, shQuote, type Secret } from '../connection/quote.ts'
 import type { Change } from '../engine/events.ts'
 import { predict, type Prediction } from '../engine/facts.ts'
 import type { Handler } from '../engine/handlers.ts'
@@ -26,8 +26,12 @@ export const RPM_KEYS_DIR = '/etc/pki/rpm-gpg'
 export interface AptRepositoryArgs extends RetryKeywords {
   /** Names the files (`<name>.sources`, `<name>.asc`): letters, digits, `_`, `-` and `.`. */
   readonly name: string
-  /** Where the repository is (`https://…`, `file:/srv/repo`); on dnf hosts its baseurl. Required unless absent. */
-  readonly uris?: string | readonly string[]
+  /**
+   * Where the repository is (`https://…`, `file:/srv/repo`); on dnf hosts its baseurl. Required
+   * unless absent. A URI with a password, or given as a `secret()`, makes the source file
+   * sensitive: its content never shows in diffs or output.
+   */
+  readonly uris?: string | Secret | readonly (string | Secret)[]
   /** apt suites (`bookworm`, or `./` for a flat repository). Required on apt unless absent; dnf has none. */
   readonly suites?: string | readonly string[]
   /** apt components (`main`); required unless every suite ends with `/`. apt only, as are types and architectures. */
@@ -53,6 +57,32 @@ const WORD = /^[^\s#]+$/
 const ARMOR = '-----BEGIN PGP PUBLIC KEY BLOCK-----'
 
 const list = (v: string | readonly string[] | undefined): readonly string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : v)
+
+const givenUris = (a: AptRepositoryArgs): readonly (string | Secret)[] => (a.uris === undefined ? [] : typeof a.uris === 'string' || isSecret(a.uris) ? [a.uris] : a.uris)
+const reveal = (u: string | Secret): string => (isSecret(u) ? u.reveal() : u)
+
+/** The URIs as they go into the file. */
+const uriList = (a: AptRepositoryArgs): readonly string[] => givenUris(a).map(reveal)
+
+/**
+ * True when a URI is a secret or carries a password; the password is registered as a secret, so
+ * output that repeats it (apt's own messages in an error) is scrubbed too.
+ */
+function hasCredentials(a: AptRepositoryArgs): boolean {
+  let found = false
+  for (const u of givenUris(a)) {
+    const password = URL.canParse(reveal(u)) ? new URL(reveal(u)).password : ''
+    if (password !== '') {
+      registerSecret(password)
+      // apt may print it decoded; a malformed escape leaves only the form given.
+      try {
+        registerSecret(decodeURIComponent(password))
+      } catch {}
+    }
+    found ||= isSecret(u) || password !== ''
+  }
+  return found
+}
 
 /** The key as it goes to the host: armored text, or the bytes of a binary key file streamed from the controller. */
 type Key = { readonly armored: true; readonly text: string } | { readonly armored: false; readonly source: SourceFile }
@@ -81,8 +111,10 @@ function checkArgs(a: AptRepositoryArgs, apt: boolean): void {
     const wrong = values.find((v) => !re.test(v))
     if (wrong !== undefined) throw new Error(`aptRepository ${a.name}: ${what} ${JSON.stringify(wrong)} must be one word`)
   }
-  if (list(a.uris).length === 0) throw new Error(`aptRepository ${a.name}: uris are required unless state is 'absent'`)
-  bad('uri', list(a.uris))
+  if (uriList(a).length === 0) throw new Error(`aptRepository ${a.name}: uris are required unless state is 'absent'`)
+  const wrong = givenUris(a).find((u) => !WORD.test(reveal(u)))
+  // Neither a secret URI nor a URI's user and password are repeated in the error.
+  if (wrong !== undefined) throw new Error(`aptRepository ${a.name}: uri ${isSecret(wrong) ? '***' : JSON.stringify(wrong.replace(/\/\/[^/]*@/, '//***@'))} must be one word`)
   if (a.description !== undefined && /[\n\r]/.test(a.description)) throw new Error(`aptRepository ${a.name}: description must be one line`)
   if (!apt) return
   const suites = list(a.suites)
@@ -99,7 +131,7 @@ function checkArgs(a: AptRepositoryArgs, apt: boolean): void {
 export function renderDebSource(a: AptRepositoryArgs, keyPath: string | undefined): string {
   const fields: [string, readonly string[]][] = [
     ['Types', a.types ?? ['deb']],
-    ['URIs', list(a.uris)],
+    ['URIs', uriList(a)],
     ['Suites', list(a.suites)],
     ['Components', list(a.components)],
     ['Architectures', a.architectures ?? []],
@@ -116,7 +148,7 @@ export function renderDnfRepo(a: AptRepositoryArgs, keyPath: string | undefined)
     `# Managed by havn: repository ${a.name}`,
     `[${a.name}]`,
     `name=${a.description ?? a.name}`,
-    `baseurl=${list(a.uris).join(' ')}`,
+    `baseurl=${uriList(a).join(' ')}`,
     `enabled=${a.enabled === false ? 0 : 1}`,
     `gpgcheck=${keyPath ? 1 : 0}`,
     ...(keyPath ? [`gpgkey=file://${keyPath}`] : []),
@@ -201,7 +233,7 @@ export function aptRepositoryStep(args: AptRepositoryArgs): StepSpec {
       const plans: StepPlan[] = []
       if (key && keyPath && keyState) plans.push(planWrite({ path: keyPath, state: keyState, ...(key.armored ? { content: key.text } : { source: key.source }), ...owned }))
       plans.push(...(await planRemove(ctx, layout.keys.filter((k) => k !== keyPath))))
-      plans.push(planWrite({ path: layout.source, state: sourceState, content, ...owned }))
+      plans.push(planWrite({ path: layout.source, state: sourceState, content, ...owned, sensitive: hasCredentials(args) }))
       const plan = merge(plans)
       // Only new bytes in the source or the key need an index fetch; a mode fixed in place does not.
       const fetch = args.enabled !== false && plan.changes.some((c) => c.field === 'content' || c.action === 'delete')

@@ -8,6 +8,7 @@ import { factKey } from '../../src/engine/facts.ts'
 import { fileState, type FileState } from '../../src/facts/file.ts'
 import { osInfo, type OsInfo } from '../../src/facts/os.ts'
 import { pendingSources } from '../../src/facts/packages.ts'
+import { secret, secretValues } from '../../src/connection/quote.ts'
 import { aptRepositoryStep, guardedRefresh, type AptRepositoryArgs } from '../../src/modules/apt-repository.ts'
 import { planWith, recorded, type RecordedFacts } from '../support/plan-with.ts'
 
@@ -106,6 +107,23 @@ describe('aptRepository on apt: planning from recorded facts', () => {
     expect(plan.changes.map((c) => `${c.resource} ${c.action}`)).toEqual([`file:${SOURCE} delete`, `file:${ASC} delete`])
     expect(plan.commands?.map((c) => c.display)).toEqual([`remove ${SOURCE}`, `remove ${ASC}`])
     expect(await planWith(aptRepositoryStep({ name: 'vendor', state: 'absent' }), apt({ [SOURCE]: NEW, [ASC]: NEW, [GPG]: NEW }))).toEqual({ changes: [] })
+  })
+
+  it('keeps credentials in URIs out of diffs, output and errors: a password in the URI, or a secret() URI', async () => {
+    const canary = 'c4nary-Pw%21'
+    for (const uris of [`https://deploy:${canary}@apt.example.org/debian`, secret('https://token@apt.example.org/debian')]) {
+      const plan = await planWith(aptRepositoryStep({ ...ARGS, uris }), apt({ [SOURCE]: NEW, [ASC]: file(KEY), [GPG]: NEW }))
+      const content = plan.changes.find((c) => c.resource === `file:${SOURCE}` && c.field === 'content')
+      expect(content).toEqual({ resource: `file:${SOURCE}`, action: 'create', field: 'content', sensitive: true })
+      const write = plan.commands?.find((c) => c.display === `write ${SOURCE}`)
+      expect(write?.sensitiveStdin).toBe(true)
+      expect(String(write?.stdin)).toMatch(/URIs: https:\/\/(deploy:c4nary-Pw%21|token)@apt\.example\.org\/debian/)
+      expect(JSON.stringify(plan.changes)).not.toMatch(/c4nary|token/)
+    }
+    // Registered, so the run's last line of defence scrubs it from anything apt prints, as given and decoded.
+    expect(secretValues()).toEqual(expect.arrayContaining([canary, 'c4nary-Pw!']))
+    await expect(planWith(aptRepositoryStep({ ...ARGS, uris: ['https://a', `https://u:${canary}@a b`] }), apt({}))).rejects.toThrow('aptRepository vendor: uri "https://***@a b" must be one word')
+    await expect(planWith(aptRepositoryStep({ ...ARGS, uris: secret(`https://${canary} x`) }), apt({}))).rejects.toThrow('aptRepository vendor: uri *** must be one word')
   })
 
   it('refuses bad arguments, naming the repository', async () => {
