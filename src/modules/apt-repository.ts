@@ -187,9 +187,11 @@ function layoutOf(name: string, apt: boolean): Layout {
  * was and the next run tries again, and the error names the repository.
  */
 export function guardedRefresh(name: string, paths: readonly string[], refresh: Layout['refresh']): { save: PlannedCommand; refresh: PlannedCommand } {
-  const b = `/tmp/.havn-repo-${name}-${randomBytes(6).toString('hex')}`
+  const prefix = `/tmp/.havn-repo-${name}-`
+  const b = `${prefix}${randomBytes(6).toString('hex')}`
   const each = (body: (p: string, saved: string) => string): string => paths.map((p) => body(shQuote(p), `"$b"/${shQuote(posix.basename(p))}`)).join('\n')
-  const save = [`b=${shQuote(b)}`, `rm -rf -- "$b"; mkdir -m 0700 -- "$b" || exit 3`, each((p, saved) => `if [ -e ${p} ]; then cp -p -- ${p} ${saved} || exit 3; fi`)].join('\n')
+  // A copy left by a run that died between saving and fetching goes too: the host lock rules out a live one.
+  const save = [`b=${shQuote(b)}`, `rm -rf -- ${shQuote(prefix)}????????????; mkdir -m 0700 -- "$b" || exit 3`, each((p, saved) => `if [ -e ${p} ]; then cp -p -- ${p} ${saved} || exit 3; fi`)].join('\n')
   const restore = each((p, saved) => `  if [ -e ${saved} ]; then mv -f -- ${saved} ${p}; else rm -f -- ${p}; fi`)
   const run = [
     `b=${shQuote(b)}`,

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
+import type { Remote } from '../../src/engine/context.ts'
 import { FactCache } from '../../src/engine/facts.ts'
 import { fileState, MAX_PLAIN_BYTES, parseFileState } from '../../src/facts/file.ts'
 
@@ -129,6 +130,8 @@ describe('fileState command (run with the local /bin/sh)', () => {
       ['at-limit', Buffer.from('y'.repeat(MAX_PLAIN_BYTES - 1) + '\n'), true, true],
       ['over-limit', Buffer.from('y'.repeat(MAX_PLAIN_BYTES) + '\n'), true, true],
     ]
+    // bash stands in for /bin/sh on RHEL and Fedora; its `read` buffers differently from dash's.
+    const bash: Remote = { host: 'bash', exec: async (script) => ({ code: 0, stdout: execFileSync('bash', ['--posix', '-c', script]).toString('utf8'), stderr: '' }) }
     for (const [name, bytes, text, plain] of cases) {
       writeFileSync(join(dir, name), bytes)
       const before = remote.log.length
@@ -137,6 +140,7 @@ describe('fileState command (run with the local /bin/sh)', () => {
       if (text) expect(s, name).toHaveProperty('content', bytes.toString('utf8'))
       else expect(s, name).not.toHaveProperty('content')
       expect(remote.log.length - before, name).toBe(plain ? 1 : 2)
+      expect(await new FactCache(bash).read(fileState, [join(dir, name)]), `${name} (bash)`).toEqual(s)
     }
   })
   it('fetches content up to 256 KiB exactly, and not beyond', async () => {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -192,6 +192,20 @@ describe('aptRepository: the guarded index fetch (run by sh)', () => {
     expect(r.stderr).toMatch(/NO_PUBKEY[\s\S]*havn: fetching the index of repository x \(.*x\.sources\) failed; its previous files were put back/)
     expect(r.files).toEqual(['old source\n', '(absent)', 'old key\n'])
     expect(existsSync(r.saved)).toBe(false)
+  })
+
+  it("removes a saved copy that a run which died before its fetch left behind, and no other repository's", () => {
+    const stale = '/tmp/.havn-repo-x-0123456789ab'
+    const other = '/tmp/.havn-repo-x-y-0123456789ab'
+    for (const d of [stale, other]) mkdirSync(d, { recursive: true })
+    try {
+      const r = scenario('true', {})
+      expect(r.code).toBe(0)
+      expect(existsSync(stale)).toBe(false)
+      expect(existsSync(other)).toBe(true)
+    } finally {
+      for (const d of [stale, other]) rmSync(d, { recursive: true, force: true })
+    }
   })
 
   it('keeps the new files when the fetch succeeds', () => {

@@ -57,7 +57,8 @@ function load(dir: string, cache: string, file = 'site.ts'): Promise<Loaded> {
 
 const playbook = (name: string, extra = '') => `import { definePlaybook } from 'havn'\n${extra}\nexport default definePlaybook({ name: ${name}, plays: [{ hosts: 'all', async run() {} }] })\n`
 
-describe('havn inventory: a typed index.ts inventory', () => {
+// Each test starts node (and some tsx) several times: seconds apiece on a loaded machine.
+describe('havn inventory: a typed index.ts inventory', { timeout: 30_000 }, () => {
   it('loads through the CLI (compiled, then from the cache)', async () => {
     const { dir, cache } = project({
       'inventory/index.ts': "import { defineInventory } from 'havn'\nimport { web } from './web.ts'\nexport default defineInventory({ hosts: { ...web, db1: { address: '192.0.2.30' } } })\n",
@@ -75,7 +76,7 @@ describe('havn inventory: a typed index.ts inventory', () => {
   })
 })
 
-describe('loadPlaybook: compiled playbooks', () => {
+describe('loadPlaybook: compiled playbooks', { timeout: 30_000 }, () => {
   it('compiles once, then loads from the cache until an imported file changes', async () => {
     const { dir, cache } = project({ 'site.ts': playbook('label', "import { label } from './lib/label.ts'"), 'lib/label.ts': "export const label: string = 'first'\n" })
     expect(await load(dir, cache)).toEqual({ via: 'compiled', name: 'first', hosts: 'all' })
