@@ -1,7 +1,7 @@
 import { homedir } from 'node:os'
-import { connect, localConnection, type ConnectOptions } from '../connection/index.ts'
+import { connect, localConnection, type ConnectOptions, type ExecOptions } from '../connection/index.ts'
 import { secretValues } from '../connection/quote.ts'
-import type { StepExpectation } from '../engine/context.ts'
+import type { ChainedExec, RemoteExecOptions, StepExpectation } from '../engine/context.ts'
 import type { Session } from '../engine/run.ts'
 import { runPlaybook } from '../engine/run.ts'
 import { setErrorClassifier } from '../engine/step.ts'
@@ -222,9 +222,12 @@ async function openSession(host: EngineHost, opts: ConnectOptions): Promise<Sess
   const target = { name: host.name, address: host.address, port: host.port, user: host.user, ...(identityFile ? { identityFile } : {}) }
   const conn = host.transport === 'local' ? localConnection(host.name, opts) : await connect(target, opts)
   const become = host.becomeUser ? { user: host.becomeUser } : true
+  const options = (o: RemoteExecOptions | undefined): ExecOptions => ({ become: o?.become ? become : false, stdin: o?.stdin, display: o?.display })
+  const chain = conn.execChain?.bind(conn)
   return {
     host: host.name,
-    exec: (script, o) => conn.exec(script, { become: o?.become ? become : false, stdin: o?.stdin, display: o?.display }),
+    exec: (script, o) => conn.exec(script, options(o)),
+    ...(chain ? { execChain: (commands: readonly ChainedExec[]) => chain(commands.map((c) => ({ command: c.script, opts: options(c.opts), ...(c.okCodes ? { okCodes: c.okCodes } : {}) }))) } : {}),
     atClose: (script) => conn.atClose(script),
     close: () => conn.close(),
   }

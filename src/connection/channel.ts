@@ -91,6 +91,8 @@ export interface RawResult {
   signal?: string
   stdout: Buffer
   stderr: Buffer
+  /** Not run: a command of its chain before it failed (see Connection.execChain). */
+  skipped?: true
 }
 
 /** Hooks that let a caller (become) watch output as it arrives and return the bytes to keep. */

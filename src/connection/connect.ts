@@ -2,13 +2,14 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { Client as SshClient } from 'ssh2'
 import { newMarkers, SudoHandshake, sudoWrap } from './become.ts'
+import { type ChainLink, CommandChain, SKIPPED } from './chain.ts'
 import { type ChannelContext, collect, openExec, type RawResult } from './channel.ts'
 import { BecomeError, ConnectionError, tail, UnreachableError } from './errors.ts'
 import { forwardVia, handshake, type HopSpec, tcpConnect } from './handshake.ts'
 import { Limiter } from './limiter.ts'
 import { MAX_SHELL_STDIN, type ShellRunOptions, ShellSession, ShellUnavailableError } from './shell.ts'
 import { resolveHost, type ResolvedHost } from './ssh-config.ts'
-import type { ConnectOptions, Connection, ExecOptions, ExecResult, SshTarget } from './types.ts'
+import type { ChainedCommand, ConnectOptions, Connection, ExecOptions, ExecResult, SshTarget } from './types.ts'
 import { isStdinFile, sendStdin } from './stdin.ts'
 
 /** sshd's default MaxSessions: more concurrent channels than this are queued locally. */
@@ -70,40 +71,66 @@ class SshConnection implements Connection {
    * the next step's reads.
    */
   exec(command: string, o: ExecOptions = {}): Promise<ExecResult> {
+    return this.#exec(command, o)
+  }
+
+  async execChain(commands: readonly ChainedCommand[]): Promise<ExecResult[]> {
+    const chain = new CommandChain()
+    const runs = commands.map((c) => this.#exec(c.command, c.opts ?? {}, chain.add(c.okCodes ?? [0])))
+    // All are awaited, so none fails unheard; the skipped ones settle at once.
+    const settled = await Promise.allSettled(runs)
+    const ran: ExecResult[] = []
+    for (const [i, s] of settled.entries()) {
+      if (s.status === 'rejected') throw s.reason
+      if (s.value.skipped) break
+      ran.push(s.value)
+      if (!(commands[i]?.okCodes ?? [0]).includes(s.value.code)) break
+    }
+    return ran
+  }
+
+  #exec(command: string, o: ExecOptions, link?: ChainLink): Promise<ExecResult> {
     if (this.#closing) return Promise.reject(new ConnectionError(this.host, `host ${this.host}: connection already closed`))
     const becomeUser = o.become ? (typeof o.become === 'object' && o.become.user) || 'root' : undefined
     const sudo = becomeUser !== undefined && !(this.#loginUser === 'root' && becomeUser === 'root') ? becomeUser : undefined
     const inShell = sudo === undefined && this.#shell !== false && fitsShell(o.stdin)
-    const result = (inShell ? this.#shellGate : this.#allDone).then(() => this.#run(command, o, sudo))
+    const result = (inShell ? this.#shellGate : this.#allDone).then(() => this.#run(command, o, sudo, link))
     const finished = result.then(() => undefined, () => undefined)
     this.#allDone = Promise.all([this.#allDone, finished]).then(() => undefined)
     if (!inShell) this.#shellGate = this.#allDone
+    if (link) {
+      link.chain.follow(link, result)
+      // A chained command may first wait for the one before it (see #inShell): nothing overtakes it meanwhile.
+      if (inShell) this.#shellGate = Promise.all([this.#shellGate, link.me.placed]).then(() => undefined)
+    }
     return result
   }
 
-  async #run(command: string, o: ExecOptions, sudo: string | undefined): Promise<ExecResult> {
+  async #run(command: string, o: ExecOptions, sudo: string | undefined, link: ChainLink | undefined): Promise<ExecResult> {
     const display = o.display ?? command
     const timeoutMs = o.timeoutMs ?? this.#opts.commandTimeoutMs ?? 0
     try {
       const raw = sudo !== undefined
-        ? await this.#become(command, sudo, o, display, timeoutMs, false)
-        : await this.#plain(command, o, display, timeoutMs)
+        ? link?.prev && (await link.chain.brokenBefore(link)) ? SKIPPED : await this.#become(command, sudo, o, display, timeoutMs, false)
+        : await this.#plain(command, o, display, timeoutMs, link)
       return {
         code: raw.code,
         ...(raw.signal ? { signal: raw.signal } : {}),
         stdout: this.#redact(raw.stdout.toString('utf8')),
         stderr: this.#redact(raw.stderr.toString('utf8')),
+        ...(raw.skipped ? { skipped: true } : {}),
       }
     } catch (e) {
       throw redactError(e, this.#redact)
     }
   }
 
-  async #plain(command: string, o: ExecOptions, display: string, timeoutMs: number): Promise<RawResult> {
+  async #plain(command: string, o: ExecOptions, display: string, timeoutMs: number, link: ChainLink | undefined): Promise<RawResult> {
     if (fitsShell(o.stdin)) {
-      const done = await this.#inShell(command, { ...(o.stdin !== undefined ? { stdin: o.stdin } : {}), timeoutMs, display })
+      const done = await this.#inShell(command, { ...(o.stdin !== undefined ? { stdin: o.stdin } : {}), timeoutMs, display }, link)
       if (done) return done
     }
+    if (link?.prev && (await link.chain.brokenBefore(link))) return SKIPPED
     return this.#execChannel(command, o, display, timeoutMs)
   }
 
@@ -112,13 +139,19 @@ class SshConnection implements Connection {
    * rides in its exec request) and again after it was killed. Undefined when no shell can be had
    * here; the caller then uses an exec channel.
    */
-  async #inShell(command: string, options: ShellRunOptions): Promise<RawResult | undefined> {
+  async #inShell(command: string, options: ShellRunOptions, link?: ChainLink): Promise<RawResult | undefined> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const current = this.#shell
       if (current === false) return undefined
       let result: Promise<RawResult>
       if (current === undefined) {
-        const opening = ShellSession.open(this.#ctx, { command, options }, this.#atClose)
+        // A new shell knows nothing of the chain: the command before must have ended, and well.
+        if (link?.prev) {
+          if (await link.chain.brokenBefore(link)) return SKIPPED
+          if (this.#shell !== current) continue
+        }
+        const first = link ? { ...options, chain: { id: link.chain.id, guarded: false, okCodes: link.me.okCodes } } : options
+        const opening = ShellSession.open(this.#ctx, { command, options: first }, this.#atClose)
         const shell = opening.then(({ shell: s }) => (s.atExit(this.#atClose), s), () => undefined)
         this.#shell = shell
         const opened = await opening.catch(() => undefined)
@@ -126,6 +159,7 @@ class SshConnection implements Connection {
           if (this.#shell === shell) this.#shell = false
           return undefined
         }
+        link?.me.place(opened.shell)
         result = opened.result
       } else {
         const shell = await current
@@ -134,7 +168,16 @@ class SshConnection implements Connection {
           if (this.#shell === current) this.#shell = undefined
           continue
         }
-        result = shell.run(command, options)
+        let chained = options
+        if (link) {
+          const chain = link.chain.shellLink(link, shell)
+          // Not right behind the command before it in this shell: the shell cannot tell how that one ended.
+          if (!chain.guarded && (await link.chain.brokenBefore(link))) return SKIPPED
+          if (shell.closed) continue
+          chained = { ...options, chain }
+          link.me.place(shell)
+        }
+        result = shell.run(command, chained)
       }
       try {
         return await result

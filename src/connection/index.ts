@@ -4,7 +4,7 @@
  * agent/identity auth, sudo become with a nonce prompt, and POSIX sh quoting.
  * Limits: no OpenSSH certificates (`@cert-authority` lines are ignored), no post-quantum kex.
  */
-export type { ConnectOptions, Connection, ExecOptions, ExecResult, SshTarget } from './types.ts'
+export type { ChainedCommand, ConnectOptions, Connection, ExecOptions, ExecResult, SshTarget } from './types.ts'
 export { connect } from './connect.ts'
 export { localConnection } from './local.ts'
 export { type ShellCommand, Secret, isSecret, secret, sh, shQuote } from './quote.ts'

@@ -21,10 +21,11 @@ export function localConnection(host: string, opts: { commandTimeoutMs?: number 
     const timeoutMs = o.timeoutMs ?? opts.commandTimeoutMs ?? 0
     return new Promise((resolve, reject) => {
       const child = spawn('/bin/sh', ['-c', script], { stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
-      let stdout = ''
-      let stderr = ''
-      child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
-      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
+      // Decoded whole at the end: a chunk may end inside a character.
+      const out: Buffer[] = []
+      const err: Buffer[] = []
+      child.stdout?.on('data', (d: Buffer) => out.push(d))
+      child.stderr?.on('data', (d: Buffer) => err.push(d))
       const timer = timeoutMs > 0 ? setTimeout(() => {
         child.kill('SIGKILL')
         reject(new CommandTimeoutError(host, o.display ?? command, timeoutMs))
@@ -35,6 +36,8 @@ export function localConnection(host: string, opts: { commandTimeoutMs?: number 
       })
       child.on('close', (code, signal) => {
         clearTimeout(timer)
+        const stdout = Buffer.concat(out).toString('utf8')
+        const stderr = Buffer.concat(err).toString('utf8')
         if (user && script !== command && code === 1 && /^sudo: /m.test(stderr)) {
           reject(new BecomeError(host, `host ${host}: sudo on the controller failed: ${stderr.trim().split('\n').at(-1) ?? ''}`))
           return

@@ -26,7 +26,24 @@ export interface ShellRunOptions {
   readonly stdin?: string | Buffer
   readonly timeoutMs: number
   readonly display: string
+  /** The command belongs to a chain (see Connection.execChain). */
+  readonly chain?: ShellChainLink
 }
+
+/**
+ * A command's place in a chain, as the shell keeps it: a shell variable per chain says whether the
+ * chain still goes on. A `guarded` command runs only when it does (the command before it in the
+ * chain was written to this same shell); an unguarded one runs and starts the variable afresh.
+ */
+export interface ShellChainLink {
+  /** Digits naming the chain; unique in the session. */
+  readonly id: string
+  readonly guarded: boolean
+  readonly okCodes: readonly number[]
+}
+
+/** The status a skipped command reports instead of an exit code. */
+const SKIPPED = 'skip'
 
 interface Pending {
   readonly end: string
@@ -36,6 +53,7 @@ interface Pending {
   out: Buffer
   err: Buffer
   code?: number
+  skipped?: boolean
   stderrDone: boolean
   timer?: NodeJS.Timeout
   resolve: (r: RawResult) => void
@@ -62,15 +80,22 @@ function plainText(input: Buffer, delimiter: string): boolean {
   return input.at(-1) === 0x0a && !input.includes(0) && !input.includes(`\n${delimiter}\n`) && !input.subarray(0, delimiter.length + 1).equals(Buffer.from(`${delimiter}\n`))
 }
 
-/** The shell text that runs one command and frames its result with `end`. */
-function frame(command: string, stdin: string | Buffer | undefined, end: string): Buffer {
+/**
+ * The shell text that runs one command and frames its result with `end`. In a chain, a guarded
+ * command is skipped (its here-document still read) unless its chain goes on, and every chained
+ * command leaves the chain going on only when it exited with one of its okCodes.
+ */
+function frame(command: string, stdin: string | Buffer | undefined, end: string, chain?: ShellChainLink): Buffer {
   const input = stdin === undefined || stdin.length === 0 ? undefined : Buffer.from(stdin)
   const run = ownsPid(command) ? `/bin/sh -c ${shQuote(command)}` : `( eval ${shQuote(command)} )`
   const delimiter = `${end}_IN`
-  const tail = `; printf '%s %d\\n' ${end} "$?"; printf '%s\\n' ${end} >&2\n`
-  if (input === undefined) return Buffer.from(`${run} </dev/null${tail}`)
-  if (plainText(input, delimiter)) return Buffer.concat([Buffer.from(`${run} <<'${delimiter}'${tail}`), input, Buffer.from(`${delimiter}\n`)])
-  return Buffer.from(`base64 -d <<'${delimiter}' | ${run}${tail}${input.toString('base64').replace(/.{1,76}/g, '$&\n')}${delimiter}\n`)
+  const v = `havn_chain_${chain?.id ?? ''}`
+  const [open, close] = chain?.guarded ? [`if [ "\${${v}-}" = go ]; then `, `; havn_s=$?; else havn_s=${SKIPPED}; fi`] : ['', '; havn_s=$?']
+  const record = chain ? `; case $havn_s in ${chain.okCodes.join('|')}) ${v}=go;; *) ${v}=;; esac` : ''
+  const tail = `${close}${record}; printf '%s %s\\n' ${end} "$havn_s"; printf '%s\\n' ${end} >&2\n`
+  if (input === undefined) return Buffer.from(`${open}${run} </dev/null${tail}`)
+  if (plainText(input, delimiter)) return Buffer.concat([Buffer.from(`${open}${run} <<'${delimiter}'${tail}`), input, Buffer.from(`${delimiter}\n`)])
+  return Buffer.from(`${open}base64 -d <<'${delimiter}' | ${run}${tail}${input.toString('base64').replace(/.{1,76}/g, '$&\n')}${delimiter}\n`)
 }
 
 /**
@@ -148,7 +173,7 @@ export class ShellSession {
     const armed = exitScripts.length > 0 ? exitTraps(exitScripts) : ''
     const prelude = `HAVN_SESSION_PID=$$; export HAVN_SESSION_PID; ${armed}printf '%s\\n' ${ready}\n`
     const early = first && fitsExecRequest(first.command, first.options) ? { ...first, end: nonce() } : undefined
-    const command = early ? `exec /bin/sh -c ${shQuote(`${prelude}${frame(early.command, undefined, early.end).toString()}${READ_ON}`)}` : 'exec /bin/sh'
+    const command = early ? `exec /bin/sh -c ${shQuote(`${prelude}${frame(early.command, undefined, early.end, early.options.chain).toString()}${READ_ON}`)}` : 'exec /bin/sh'
     let shell: ShellSession | undefined
     let result: Promise<RawResult> | undefined
     // Listening starts inside ssh2's callback: output of an early command may come in the same read.
@@ -208,7 +233,8 @@ export class ShellSession {
   run(command: string, o: ShellRunOptions): Promise<RawResult> {
     if (this.#closed) return Promise.reject(new ShellUnavailableError('shell session is closed', !this.#started && !this.#killed))
     const end = nonce()
-    this.#ch.write(this.#trap ? Buffer.concat([Buffer.from(this.#trap), frame(command, o.stdin, end)]) : frame(command, o.stdin, end))
+    const framed = frame(command, o.stdin, end, o.chain)
+    this.#ch.write(this.#trap ? Buffer.concat([Buffer.from(this.#trap), framed]) : framed)
     this.#trap = ''
     return this.#enqueue(end, o)
   }
@@ -266,7 +292,9 @@ export class ShellSession {
         p.out = all
         return
       }
-      p.code = Number(all.subarray(at + p.end.length + 1, nl).toString('latin1'))
+      const status = all.subarray(at + p.end.length + 1, nl).toString('latin1')
+      p.skipped = status === SKIPPED
+      p.code = p.skipped ? -1 : Number(status)
       p.out = all.subarray(0, at)
       // What follows belongs to the next command, written right behind this one.
       d = all.subarray(nl + 1)
@@ -299,7 +327,7 @@ export class ShellSession {
       this.#queue.shift()
       if (head.timer) clearTimeout(head.timer)
       if (head.confirmsTrap) this.#trapUnconfirmed = false
-      head.resolve({ code: head.code, stdout: head.out, stderr: head.err })
+      head.resolve({ code: head.code, stdout: head.out, stderr: head.err, ...(head.skipped ? { skipped: true as const } : {}) })
       head = this.#queue[0]
     }
     this.#startTimer()

@@ -6,6 +6,16 @@ export interface ExecResult {
   signal?: string
   stdout: string
   stderr: string
+  /** Not run, because a command before it in its chain failed (only from execChain; `code` is -1). */
+  skipped?: true
+}
+
+/** One command of {@link Connection.execChain}. */
+export interface ChainedCommand {
+  readonly command: string
+  readonly opts?: ExecOptions
+  /** Exit codes after which the chain goes on; default `[0]`. */
+  readonly okCodes?: readonly number[]
 }
 
 /** Per-command options for {@link Connection.exec}. */
@@ -60,6 +70,14 @@ export interface Connection {
    * ConnectionError subclasses on transport, timeout or become failure.
    */
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>
+  /**
+   * Runs `commands` in order, each only when every one before it exited with one of its okCodes.
+   * They may all be sent at once: in the long-lived shell each waits on the status of the one
+   * before it there, so a chain costs one round trip, not one per command. Resolves with the
+   * results of the commands that ran, the last being the one that failed if any did; rejects as
+   * exec does. Optional: without it, run the commands one by one.
+   */
+  execChain?(commands: readonly ChainedCommand[]): Promise<ExecResult[]>
   /**
    * Has `script` run on the host when the connection ends: at close(), and also when the
    * controller dies mid-run, from the exit trap of the connection's long-lived shell (not after a

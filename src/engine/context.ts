@@ -19,11 +19,26 @@ export interface RemoteExecOptions {
   readonly display?: string
 }
 
+/** One command of {@link Remote.execChain}. */
+export interface ChainedExec {
+  readonly script: string
+  readonly opts?: RemoteExecOptions
+  /** Exit codes after which the chain goes on; default `[0]`. */
+  readonly okCodes?: readonly number[]
+}
+
 /** A remote shell on one host; `script` is already quoted for POSIX sh. */
 export interface Remote {
   /** The inventory name of the host. */
   readonly host: string
   exec(script: string, opts?: RemoteExecOptions): Promise<Executed>
+  /**
+   * Runs `commands` in order, each only when every one before it exited with one of its okCodes,
+   * possibly all sent at once (one round trip for the lot). Resolves with the results of those
+   * that ran, the last being the failure if one failed. Optional: without it, the engine gives
+   * the commands one by one.
+   */
+  execChain?(commands: readonly ChainedExec[]): Promise<Executed[]>
 }
 
 /**

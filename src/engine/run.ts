@@ -1,5 +1,5 @@
 import { Limiter } from '../connection/limiter.ts'
-import { settled, withHost, type HostRun, type Remote, type StepExpectation } from './context.ts'
+import { settled, withHost, type ChainedExec, type HostRun, type Remote, type RemoteExecOptions, type StepExpectation } from './context.ts'
 import type { Host, Playbook, Play } from './define.ts'
 import type { Emit, ErrorInfo, HostRecap, RunEvent } from './events.ts'
 import { FactCache } from './facts.ts'
@@ -175,7 +175,13 @@ export async function runPlaybook(opts: RunOptions): Promise<{ recap: Record<str
     }
     emit({ type: 'host:start', host: host.name, play: p.name })
     const become = host.become ?? p.play.become ?? false
-    const remote: Remote = { host: host.name, exec: (script, o) => state.session.exec(script, { ...o, become: o?.become ?? become }) }
+    const withBecome = (o: RemoteExecOptions | undefined): RemoteExecOptions => ({ ...o, become: o?.become ?? become })
+    const chain = state.session.execChain?.bind(state.session)
+    const remote: Remote = {
+      host: host.name,
+      exec: (script, o) => state.session.exec(script, withBecome(o)),
+      ...(chain ? { execChain: (commands: readonly ChainedExec[]) => chain(commands.map((c) => ({ ...c, opts: withBecome(c.opts) }))) } : {}),
+    }
     // Facts are read as the play's steps run: through sudo in a become play.
     const facts = state.facts.as(remote, become ? 'become' : 'login')
     const handle: Host = {

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { CommandFailedError } from '../connection/errors.ts'
 import { scrubSecret, type ShellCommand } from '../connection/quote.ts'
-import { currentHost, type Remote, settled } from './context.ts'
+import { currentHost, type ChainedExec, type Executed, type Remote, settled } from './context.ts'
 import type { HostInfo } from './define.ts'
 import type { Change, ErrorInfo, StepStatus } from './events.ts'
 import { factKey, type Fact, type Prediction } from './facts.ts'
@@ -249,17 +249,26 @@ export async function runStep(spec: StepSpec, keywords: RetryKeywords = {}): Pro
 }
 
 /**
- * Runs a plan's commands in order. Notifications are recorded in the same command as the first
+ * Runs a plan's commands in order, up to the first that fails; a remote that can chain them gets
+ * them all at once (one round trip). Notifications are recorded in the same command as the first
  * one, so neither is lost alone; a command that fails raises a command error naming host,
  * command, exit code and the (secret-free) tail of its output.
  */
 export async function executeCommands(remote: Remote, commands: readonly PlannedCommand[], notify: readonly string[] = []): Promise<{ stdout?: string; stderr?: string }> {
+  const chained: ChainedExec[] = commands.map((c, i) => {
+    const stdin = c.stdin ?? (c.stdinFile !== undefined ? { file: c.stdinFile } : undefined)
+    return {
+      script: i === 0 && notify.length > 0 ? recordNotifications(notify) + c.script : c.script,
+      opts: stdin !== undefined ? { display: c.display, stdin } : { display: c.display },
+      okCodes: c.okCodes ?? [0],
+    }
+  })
+  const results = remote.execChain && chained.length > 1 ? await remote.execChain(chained) : await oneByOne(remote, chained)
   let stdout = ''
   let stderr = ''
   for (const [i, c] of commands.entries()) {
-    const script = i === 0 && notify.length > 0 ? recordNotifications(notify) + c.script : c.script
-    const stdin = c.stdin ?? (c.stdinFile !== undefined ? { file: c.stdinFile } : undefined)
-    const res = await remote.exec(script, stdin !== undefined ? { display: c.display, stdin } : { display: c.display })
+    const res = results[i]
+    if (!res) throw new Error(`host ${remote.host}: ${c.display} did not run, and no command before it failed`)
     const clean = (text: string): string => (c.sensitiveStdin ? scrubSecret(text, c.stdin) : text)
     if (!(c.okCodes ?? [0]).includes(res.code)) throw new CommandFailedError(remote.host, c.display, res.code, clean(res.stderr.trim() ? res.stderr : res.stdout))
     if (c.reportOutput) {
@@ -268,6 +277,17 @@ export async function executeCommands(remote: Remote, commands: readonly Planned
     }
   }
   return { ...(stdout ? { stdout } : {}), ...(stderr ? { stderr } : {}) }
+}
+
+/** Runs chained commands one after another, up to the first that fails. */
+async function oneByOne(remote: Remote, commands: readonly ChainedExec[]): Promise<Executed[]> {
+  const results: Executed[] = []
+  for (const c of commands) {
+    const res = await remote.exec(c.script, c.opts)
+    results.push(res)
+    if (!(c.okCodes ?? [0]).includes(res.code)) break
+  }
+  return results
 }
 
 function maskSensitive(change: Change): Change {

@@ -15,6 +15,8 @@ export interface CopyResult {
   readonly delayMs: number
   /** `connect-only.ts`: connect, lock, close; the round trips every run pays whatever its steps. */
   readonly baseline: WanRow
+  /** `copy-tree.ts` on hosts without the tree: every file new (one run). */
+  readonly first: WanRow
   /** `copy-tree.ts` on hosts that already hold the tree. */
   readonly copy: WanRow
   readonly setupProblems: readonly string[]
@@ -45,7 +47,7 @@ async function writeTree(root: string, count: number): Promise<void> {
 
 /**
  * The copy case: a tree of `files` files on the controller, a delay proxy per host, the tree
- * copied once (unmeasured), then `reps` interleaved pairs of the no-step run and the no-change
+ * copied once (its time and round trips kept, no target), then `reps` interleaved pairs of the no-step run and the no-change
  * copy run, each host's round trips counted in its proxy. What the copy step itself costs is the
  * difference. Always closes every proxy.
  */
@@ -60,8 +62,9 @@ export async function measureCopy(s: CopySetup): Promise<CopyResult> {
     await mkdir(dir, { recursive: true })
     const t = await writeWanTargets(dir, subset, proxies, s.bed, { copy_src: src })
     await s.reset(s.n)
-    const converge = await runPlaybook('test/bench/copy-tree.ts', 'run', t.inventory, s.n, t.files, 1)
-    s.say(`copy N=${s.n}, ${s.files} files: first copy ${converge.wallS.toFixed(2)} s${converge.problems.length ? ` PROBLEM: ${converge.problems[0]}` : ''}`)
+    const first = countedRow()
+    first.add(await counted(proxies, s.delayMs, () => runPlaybook('test/bench/copy-tree.ts', 'run', t.inventory, s.n, t.files, 1)))
+    s.say(`copy N=${s.n}, ${s.files} files: first copy ${(first.runs[0]?.wallS ?? Number.NaN).toFixed(2)} s${first.problems.length ? ` PROBLEM: ${first.problems[0]}` : ''}`)
     const baseline = countedRow()
     const copy = countedRow()
     for (let r = 0; r < s.reps; r++) {
@@ -70,7 +73,7 @@ export async function measureCopy(s: CopySetup): Promise<CopyResult> {
       }
       s.say(`copy N=${s.n} rep ${r + 1}/${s.reps}: no step ${(baseline.runs.at(-1)?.wallS ?? Number.NaN).toFixed(2)} s, no-change copy ${(copy.runs.at(-1)?.wallS ?? Number.NaN).toFixed(2)} s`)
     }
-    return { hosts: s.n, files: s.files, delayMs: s.delayMs, baseline, copy, setupProblems: converge.problems }
+    return { hosts: s.n, files: s.files, delayMs: s.delayMs, first, baseline, copy, setupProblems: first.problems }
   } finally {
     await Promise.all(proxies.map((p) => p.close()))
   }

@@ -2,7 +2,10 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { ShellSession } from '../../src/connection/shell.ts'
+
+const runReal = ShellSession.prototype.run
 import {
   AuthError,
   type ConnectOptions,
@@ -222,6 +225,71 @@ describe("the connection's long-lived shell", () => {
       const err = await c.exec('kill -9 $PPID; sleep 1', { display: 'kill the shell' }).catch((e: unknown) => e)
       expect((err as Error).message).toMatch(/remote shell ended while running: kill the shell/)
       expect((await c.exec('echo again; cat /proc/$PPID/comm')).stdout).toBe('again\nsh\n')
+    } finally {
+      await c.close()
+    }
+  })
+})
+
+describe('chains of commands (execChain)', () => {
+  const exists = (f: string) => existsSync(f)
+
+  it('writes the whole chain to the shell at once, and the shell runs none after the first that fails', async () => {
+    const c = await connect(target(sshd), base)
+    const writes: number[] = []
+    const spy = vi.spyOn(ShellSession.prototype, 'run').mockImplementation(function (this: ShellSession, ...args) {
+      writes.push(Date.now())
+      return runReal.apply(this, args)
+    })
+    try {
+      const f = join(dir, 'chain-not-run')
+      await c.exec('true')
+      const start = Date.now()
+      const ran = await c.execChain!([{ command: 'sleep 0.5' }, { command: 'echo half; exit 3' }, { command: `touch ${f}` }, { command: 'echo never' }])
+      expect(ran).toEqual([{ code: 0, stdout: '', stderr: '' }, { code: 3, stdout: 'half\n', stderr: '' }])
+      expect(exists(f)).toBe(false)
+      // All four written while the first one still slept: the shell, not the controller, stopped the chain.
+      expect(writes).toHaveLength(4)
+      expect(writes.every((t) => t - start < 300)).toBe(true)
+      // The shell goes on with what comes after the chain.
+      expect((await c.exec('echo after')).stdout).toBe('after\n')
+    } finally {
+      spy.mockRestore()
+      await c.close()
+    }
+  })
+
+  it('goes on after an exit code the command allows, and through commands on channels of their own', async () => {
+    const c = await connect(target(sshd), base)
+    try {
+      const f = join(dir, 'chain-mixed')
+      const src = join(dir, 'chain-src')
+      writeFileSync(src, 'streamed\n')
+      const ran = await c.execChain!([
+        { command: `printf 'a\\n' > ${f}; exit 3`, okCodes: [0, 3] },
+        { command: `cat >> ${f}`, opts: { stdin: { file: src } } },
+        { command: `printf 'b\\n' >> ${f}; cat ${f}` },
+      ])
+      expect(ran.map((r) => r.code)).toEqual([3, 0, 0])
+      expect(ran[2]?.stdout).toBe('a\nstreamed\nb\n')
+      // A command on its own channel that fails stops the chain too: the shell command after it does not run.
+      const g = join(dir, 'chain-after-channel')
+      const stopped = await c.execChain!([{ command: 'true' }, { command: 'cat >/dev/null; exit 4', opts: { stdin: { file: src } } }, { command: `touch ${g}` }])
+      expect(stopped.map((r) => r.code)).toEqual([0, 4])
+      expect(exists(g)).toBe(false)
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('rejects when the shell dies in the middle, and runs nothing of the chain after it in a new shell', async () => {
+    const c = await connect(target(sshd), base)
+    try {
+      const f = join(dir, 'chain-after-death')
+      const err = await c.execChain!([{ command: 'true' }, { command: 'kill -9 $PPID; sleep 1', opts: { display: 'kill the shell' } }, { command: `touch ${f}` }]).catch((e: unknown) => e)
+      expect((err as Error).message).toMatch(/remote shell ended while running: kill the shell/)
+      expect(exists(f)).toBe(false)
+      expect((await c.exec('echo again')).stdout).toBe('again\n')
     } finally {
       await c.close()
     }
