@@ -43,7 +43,7 @@ export interface ShellChainLink {
 }
 
 /** The status a skipped command reports instead of an exit code. */
-const SKIPPED = 'skip'
+const SKIP_STATUS = 'skip'
 
 interface Pending {
   readonly end: string
@@ -90,7 +90,7 @@ function frame(command: string, stdin: string | Buffer | undefined, end: string,
   const run = ownsPid(command) ? `/bin/sh -c ${shQuote(command)}` : `( eval ${shQuote(command)} )`
   const delimiter = `${end}_IN`
   const v = `havn_chain_${chain?.id ?? ''}`
-  const [open, close] = chain?.guarded ? [`if [ "\${${v}-}" = go ]; then `, `; havn_s=$?; else havn_s=${SKIPPED}; fi`] : ['', '; havn_s=$?']
+  const [open, close] = chain?.guarded ? [`if [ "\${${v}-}" = go ]; then `, `; havn_s=$?; else havn_s=${SKIP_STATUS}; fi`] : ['', '; havn_s=$?']
   const record = chain ? `; case $havn_s in ${chain.okCodes.join('|')}) ${v}=go;; *) ${v}=;; esac` : ''
   const tail = `${close}${record}; printf '%s %s\\n' ${end} "$havn_s"; printf '%s\\n' ${end} >&2\n`
   if (input === undefined) return Buffer.from(`${open}${run} </dev/null${tail}`)
@@ -116,9 +116,13 @@ function exitTraps(scripts: readonly string[]): string {
  */
 export const READ_ON = 'if [ -z "${BASH_VERSION:-}${ZSH_VERSION:-}${KSH_VERSION:-}" ] && command : 2>/dev/null </dev/stdin; then . /dev/stdin; else exec /bin/sh; fi'
 
-/** A first command may ride in the exec request only when argv may show it: no stdin, no secret. */
+/**
+ * A first command may ride in the exec request only when argv may show it (no stdin, no secret),
+ * and not in a chain: the shell that runs it may exec a fresh one (see READ_ON), which would not
+ * know how the chain stands.
+ */
 function fitsExecRequest(command: string, o: ShellRunOptions): boolean {
-  return o.stdin === undefined && command.length <= MAX_FIRST_COMMAND && !secretValues().some((v) => v !== '' && command.includes(v))
+  return o.stdin === undefined && o.chain === undefined && command.length <= MAX_FIRST_COMMAND && !secretValues().some((v) => v !== '' && command.includes(v))
 }
 
 /**
@@ -173,7 +177,7 @@ export class ShellSession {
     const armed = exitScripts.length > 0 ? exitTraps(exitScripts) : ''
     const prelude = `HAVN_SESSION_PID=$$; export HAVN_SESSION_PID; ${armed}printf '%s\\n' ${ready}\n`
     const early = first && fitsExecRequest(first.command, first.options) ? { ...first, end: nonce() } : undefined
-    const command = early ? `exec /bin/sh -c ${shQuote(`${prelude}${frame(early.command, undefined, early.end, early.options.chain).toString()}${READ_ON}`)}` : 'exec /bin/sh'
+    const command = early ? `exec /bin/sh -c ${shQuote(`${prelude}${frame(early.command, undefined, early.end).toString()}${READ_ON}`)}` : 'exec /bin/sh'
     let shell: ShellSession | undefined
     let result: Promise<RawResult> | undefined
     // Listening starts inside ssh2's callback: output of an early command may come in the same read.
@@ -293,7 +297,7 @@ export class ShellSession {
         return
       }
       const status = all.subarray(at + p.end.length + 1, nl).toString('latin1')
-      p.skipped = status === SKIPPED
+      p.skipped = status === SKIP_STATUS
       p.code = p.skipped ? -1 : Number(status)
       p.out = all.subarray(0, at)
       // What follows belongs to the next command, written right behind this one.

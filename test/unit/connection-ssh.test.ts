@@ -282,6 +282,30 @@ describe('chains of commands (execChain)', () => {
     }
   })
 
+  it('goes on in a new shell when the old one died between two commands of the chain that both succeeded', async () => {
+    const c = await connect(target(sshd), base)
+    try {
+      const f = join(dir, 'chain-new-shell')
+      const src = join(dir, 'chain-new-shell-src')
+      writeFileSync(src, 'from the channel\n')
+      const ran = await c.execChain!([
+        // $PPID makes it a `sh -c` of its own, whose parent is the session's shell: killed while the next one runs.
+        { command: 'echo "$HAVN_SESSION_PID"; (sleep 0.3; kill -9 $PPID) </dev/null >/dev/null 2>&1 &' },
+        { command: `sleep 0.8; cat > ${f}`, opts: { stdin: { file: src } } },
+        { command: `cat ${f}; echo "$HAVN_SESSION_PID"` },
+        { command: 'echo "$HAVN_SESSION_PID"' },
+      ])
+      expect(ran.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      const [text, pid] = (ran[2]?.stdout ?? '').split('\n')
+      expect(text).toBe('from the channel')
+      // The last two ran in the same new shell: the guard found the chain going on there.
+      expect(pid).not.toBe(ran[0]?.stdout.trim())
+      expect(ran[3]?.stdout.trim()).toBe(pid)
+    } finally {
+      await c.close()
+    }
+  })
+
   it('rejects when the shell dies in the middle, and runs nothing of the chain after it in a new shell', async () => {
     const c = await connect(target(sshd), base)
     try {
